@@ -1,0 +1,3 @@
+from llmotel.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Messages and parts in the GenAI semconv JSON format, shared by every provider adapter.
+
+A message is ``{"role": ..., "parts": [...], "name"?: ...}``; parts are small dicts whose ``type`` is one of
+the ``PART_*`` names in :mod:`llmotel.semconv`. Text and blobs are cut to the configured limits with an
+explicit marker, so the JSON stays valid whatever the OTel attribute length limit is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llmotel import semconv as sc
+
+Part = dict[str, Any]
+Message = dict[str, Any]
+
+
+class Truncator:
+    """Cuts text and base64 blobs to fixed limits and remembers whether it cut anything."""
+
+    __slots__ = ("blob_limit", "text_limit", "truncated")
+
+    def __init__(self, text_limit: int, blob_limit: int) -> None:
+        self.text_limit = text_limit
+        self.blob_limit = blob_limit
+        self.truncated = False
+
+    def text(self, value: str) -> str:
+        if len(value) <= self.text_limit:
+            return value
+        self.truncated = True
+        return value[: self.text_limit] + sc.TRUNCATION_MARKER.format(dropped=len(value) - self.text_limit)
+
+    def blob(self, value: str) -> str:
+        if len(value) <= self.blob_limit:
+            return value
+        self.truncated = True
+        return value[: self.blob_limit] + sc.TRUNCATION_MARKER.format(dropped=len(value) - self.blob_limit)
+
+
+def _default(obj: object) -> Any:
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json", exclude_unset=True)
+        except Exception:  # an exotic model: fall back to its repr
+            pass
+    return repr(obj)
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON; objects JSON cannot represent become their pydantic dump or ``repr``."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def as_text(value: Any) -> str:
+    """Any value as a string: strings as-is, everything else as JSON."""
+    return value if isinstance(value, str) else to_json(value)
+
+
+def text_part(text: str, cut: Truncator) -> Part:
+    return {"type": sc.PART_TEXT, "content": cut.text(text)}
+
+
+def tool_call_part(call_id: Any, name: Any, arguments: Any, cut: Truncator) -> Part:
+    part: Part = {"type": sc.PART_TOOL_CALL, "id": call_id, "name": name}
+    if arguments is not None:
+        part["arguments"] = _arguments(arguments, cut)
+    return part
+
+
+def _arguments(arguments: Any, cut: Truncator) -> Any:
+    """Tool arguments as the model sent them: parsed JSON when they are a JSON object string."""
+    if isinstance(arguments, str):
+        if len(arguments) <= cut.text_limit and arguments[:1] == "{":
+            try:
+                return json.loads(arguments)
+            except ValueError:
+                pass
+        return cut.text(arguments)
+    return arguments
+
+
+def tool_response_part(call_id: Any, response: Any, cut: Truncator) -> Part:
+    return {"type": sc.PART_TOOL_CALL_RESPONSE, "id": call_id, "response": cut.text(as_text(response))}
+
+
+def media_part(url: str, modality: str, cut: Truncator, mime_type: str | None = None) -> Part:
+    """A ``data:`` URL becomes a blob part (base64 cut to the blob limit); anything else a uri part."""
+    if url.startswith("data:"):
+        header, _, payload = url[5:].partition(",")
+        mime = header.split(";", 1)[0] or mime_type
+        return {"type": sc.PART_BLOB, "modality": modality, "mime_type": mime, "content": cut.blob(payload)}
+    part: Part = {"type": sc.PART_URI, "modality": modality, "uri": cut.text(url)}
+    if mime_type:
+        part["mime_type"] = mime_type
+    return part
+
+
+def blob_part(data: str, modality: str, mime_type: str | None, cut: Truncator) -> Part:
+    return {"type": sc.PART_BLOB, "modality": modality, "mime_type": mime_type, "content": cut.blob(data)}
+
+
+def generic_part(kind: Any, cut: Truncator, content: Any = None) -> Part:
+    """A part of a type semconv does not name (or the SDK added later): keep its type, and text if any."""
+    part: Part = {"type": kind if isinstance(kind, str) else "unknown"}
+    if content is not None:
+        part["content"] = cut.text(as_text(content))
+    return part
+
+
+def message(role: Any, parts: list[Part], name: Any = None) -> Message:
+    msg: Message = {"role": role if isinstance(role, str) else "unknown", "parts": parts}
+    if isinstance(name, str) and name:
+        msg["name"] = name
+    return msg

@@ -1,0 +1,127 @@
+"""OTLP exporters (gRPC or HTTP) built from settings, and a wrapper that counts and rate-limits failures."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from llmotel._diagnostics import diagnostics
+from llmotel.config import Settings
+
+_SIGNAL_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs")
+# The OTLP exporters log every failed batch and retry; under a dead backend that is a line every few seconds.
+_NOISY_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.sdk.trace.export",
+)
+
+
+class _OncePerMinute(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        now = time.monotonic()
+        key = record.name
+        if now - self._last.get(key, -1e9) < 60.0:
+            return False
+        self._last[key] = now
+        return True
+
+
+_filter = _OncePerMinute()
+
+
+def quiet_exporter_logs() -> None:
+    for name in _NOISY_LOGGERS:
+        log = logging.getLogger(name)
+        if _filter not in log.filters:
+            log.addFilter(_filter)
+
+
+def signal_url(endpoint: str, signal: str) -> str:
+    """The HTTP URL for a signal: a base endpoint gets ``/v1/<signal>``; a signal URL is re-pointed."""
+    base = endpoint.rstrip("/")
+    for path in _SIGNAL_PATHS:
+        if base.endswith(path):
+            base = base[: -len(path)]
+            break
+    return f"{base}/v1/{signal}"
+
+
+def _grpc_target(endpoint: str) -> tuple[str, bool]:
+    parts = urlsplit(endpoint)
+    return f"{parts.hostname}:{parts.port or 4317}", parts.scheme != "https"
+
+
+def span_exporter(settings: Settings) -> SpanExporter:
+    assert settings.endpoint is not None
+    headers = dict(settings.headers)
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        target, insecure = _grpc_target(settings.endpoint)
+        return GrpcExporter(endpoint=target, insecure=insecure, headers=headers or None)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    return HttpExporter(endpoint=signal_url(settings.endpoint, "traces"), headers=headers or None)
+
+
+def metric_exporter(settings: Settings) -> Any:
+    assert settings.endpoint is not None
+    headers = dict(settings.headers)
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
+
+        target, insecure = _grpc_target(settings.endpoint)
+        return GrpcExporter(endpoint=target, insecure=insecure, headers=headers or None)
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
+
+    return HttpExporter(endpoint=signal_url(settings.endpoint, "metrics"), headers=headers or None)
+
+
+class MonitoredExporter(SpanExporter):
+    """Delegates to an exporter; never raises; counts failed spans and logs failures at most once a minute."""
+
+    def __init__(self, inner: SpanExporter, describe: str) -> None:
+        self.inner = inner
+        self.describe = describe
+        self.failed_spans = 0
+        self.exported_spans = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self.inner.export(spans)
+        except Exception as exc:
+            result = SpanExportResult.FAILURE
+            diagnostics.report("export", f"exporting spans to {self.describe} raised", exc)
+        if result is SpanExportResult.SUCCESS:
+            self.exported_spans += len(spans)
+        else:
+            self.failed_spans += len(spans)
+            diagnostics.report("export", f"could not export {len(spans)} span(s) to {self.describe}", amount=len(spans))
+        return result
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        try:
+            return bool(self.inner.force_flush(timeout_millis))
+        except Exception:
+            return False
+
+    def shutdown(self) -> None:
+        try:
+            self.inner.shutdown()
+        except Exception as exc:
+            diagnostics.report("export", "exporter shutdown failed", exc)

@@ -1,0 +1,213 @@
+"""One span lifecycle for every provider: start, response, stream, error, end exactly once.
+
+Adapters turn a provider's request and response into an :class:`LLMCall` (plain data); this module is the
+only place that creates, fills and ends LLM spans and records the GenAI metrics.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+
+from llmotel import semconv as sc
+from llmotel._version import __version__
+from llmotel.config import Settings
+from llmotel.content import Truncator, to_json
+
+_CLIENT = SpanKind.CLIENT
+
+
+class Telemetry:
+    """What every LLM span needs: the tracer, the metric instruments and the content settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        scope: str = "llmotel",
+    ) -> None:
+        self.settings = settings
+        self.tracer = trace.get_tracer(scope, __version__, tracer_provider)
+        self.capture_content = settings.capture_content
+        self.text_limit = settings.max_content_length
+        self.blob_limit = settings.max_blob_length
+        self.record_metrics = settings.metrics
+        meter = metrics.get_meter(scope, __version__, meter_provider)
+        self.duration = meter.create_histogram(
+            sc.METRIC_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+        self.token_usage = meter.create_histogram(
+            sc.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(sc.TOKEN_USAGE_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
+        )
+
+    def truncator(self) -> Truncator:
+        return Truncator(self.text_limit, self.blob_limit)
+
+
+class LLMCall:
+    """One model call: request facts set at start, response facts filled by the adapter, then one span end.
+
+    Content fields hold message lists (semconv parts format) and are serialised only when the span ends.
+    """
+
+    __slots__ = (
+        "_lock",
+        "attributes",
+        "cut",
+        "ended",
+        "first_chunk_at",
+        "handler",
+        "input_messages",
+        "input_tokens",
+        "operation",
+        "output_messages",
+        "output_tokens",
+        "provider",
+        "request_model",
+        "response_model",
+        "span",
+        "start_attributes",
+        "system_instructions",
+        "t0",
+        "telemetry",
+        "tool_definitions",
+    )
+
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        operation: str,
+        provider: str,
+        request_model: str | None,
+        server_address: str | None,
+        server_port: int | None,
+    ) -> None:
+        self.telemetry = telemetry
+        self.operation = operation
+        self.provider = provider
+        self.request_model = request_model
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
+        if request_model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
+        if server_address:
+            attrs[sc.SERVER_ADDRESS] = server_address
+        if server_port:
+            attrs[sc.SERVER_PORT] = server_port
+        self.start_attributes = attrs
+        self.attributes: dict[str, Any] = {}
+        self.cut = Truncator(telemetry.text_limit, telemetry.blob_limit)
+        self.input_messages: list[dict[str, Any]] | None = None
+        self.system_instructions: list[dict[str, Any]] | None = None
+        self.tool_definitions: list[dict[str, Any]] | None = None
+        self.output_messages: list[dict[str, Any]] | None = None
+        self.response_model: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.first_chunk_at: float | None = None
+        self.span: Span | None = None
+        self.handler: Any = None  # adapter-specific: what to do with this call's response
+        self.t0 = 0.0
+        self.ended = False
+        self._lock = threading.Lock()
+
+    @property
+    def capture_content(self) -> bool:
+        return self.telemetry.capture_content
+
+    def start(self) -> Span:
+        """Start the span (CLIENT, ``{operation} {model}``) with every request attribute, so samplers see them."""
+        name = f"{self.operation} {self.request_model}" if self.request_model else self.operation
+        self.span = span = self.telemetry.tracer.start_span(name, kind=_CLIENT, attributes=self.start_attributes)
+        self.t0 = time.perf_counter()
+        return span
+
+    def end(self, error: BaseException | None = None, ended_by: str | None = None) -> None:
+        """Set response attributes, content and status, end the span and record metrics. Runs once."""
+        with self._lock:
+            if self.ended:
+                return
+            self.ended = True
+        span = self.span
+        if span is None:
+            return
+        elapsed = time.perf_counter() - self.t0
+        attrs = self.attributes
+        if self.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if self.input_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
+        if self.output_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+        ttfc = None
+        if self.first_chunk_at is not None:
+            ttfc = self.first_chunk_at - self.t0
+            attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
+        if ended_by is not None:
+            attrs[sc.LLMOTEL_STREAM_ENDED_BY] = ended_by
+        if self.telemetry.capture_content:
+            self._content_attributes(attrs)
+        error_type = None
+        if error is not None:
+            error_type = type(error).__qualname__
+            attrs[sc.ERROR_TYPE] = error_type
+            status = getattr(error, "status_code", None)
+            if isinstance(status, int):
+                attrs[sc.HTTP_RESPONSE_STATUS_CODE] = status
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, f"{error_type}: {error}"[:512]))
+        span.set_attributes(attrs)
+        span.end()
+        if self.telemetry.record_metrics:
+            self._record_metrics(elapsed, ttfc, error_type)
+
+    def _content_attributes(self, attrs: dict[str, Any]) -> None:
+        if self.system_instructions:
+            attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = to_json(self.system_instructions)
+        if self.input_messages is not None:
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = to_json(self.input_messages)
+        if self.output_messages is not None:
+            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = to_json(self.output_messages)
+        if self.tool_definitions:
+            attrs[sc.GEN_AI_TOOL_DEFINITIONS] = to_json(self.tool_definitions)
+        if self.cut.truncated:
+            attrs[sc.LLMOTEL_CONTENT_TRUNCATED] = True
+
+    def _record_metrics(self, elapsed: float, ttfc: float | None, error_type: str | None) -> None:
+        start = self.start_attributes
+        attrs: dict[str, Any] = {
+            sc.GEN_AI_OPERATION_NAME: self.operation,
+            sc.GEN_AI_PROVIDER_NAME: self.provider,
+        }
+        for key in (sc.GEN_AI_REQUEST_MODEL, sc.SERVER_ADDRESS, sc.SERVER_PORT):
+            if key in start:
+                attrs[key] = start[key]
+        if self.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if error_type is not None:
+            attrs[sc.ERROR_TYPE] = error_type
+        tel = self.telemetry
+        tel.duration.record(elapsed, attrs)
+        if ttfc is not None:
+            tel.time_to_first_chunk.record(ttfc, attrs)
+        if self.input_tokens is not None:
+            tel.token_usage.record(self.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+        if self.output_tokens is not None:
+            tel.token_usage.record(self.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT})

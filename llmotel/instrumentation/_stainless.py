@@ -1,0 +1,279 @@
+"""The one wrap point for Stainless-generated SDKs (``openai``, ``anthropic``): ``*APIClient.request``.
+
+Every endpoint goes through ``request(cast_to, options, *, stream, stream_cls)``. The adapter decides from
+``options.url`` whether the call is a model call (and builds an :class:`LLMCall`) or not (then the call passes
+through untouched), so a new endpoint is either traced or harmlessly untraced, never broken.
+
+What the user gets back is exactly what the SDK returns:
+- a model object: recorded, returned as is;
+- a ``Stream``/``AsyncStream``: returned as is, with its private ``_iterator`` replaced by a traced one and
+  its class's ``close`` patched once to end the span;
+- a raw response (``with_raw_response``): the body is already read, so it is parsed through the SDK's own
+  cached ``parse()`` (the user's later ``parse()`` returns that same object);
+- a streaming raw response (``with_streaming_response``): the span ends when the user parses, closes or
+  drops it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+
+from llmotel._diagnostics import diagnostics
+from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
+from llmotel.instrumentation._stream import Accumulator, AsyncTracedIterator, TracedIterator
+
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+_ORIGINAL = "__llmotel_original__"
+_CALL_ATTR = "_llmotel_call"
+
+
+class Adapter(Protocol):
+    """What a provider module supplies: request -> LLMCall, response -> call, chunks -> accumulator."""
+
+    def begin(self, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None: ...
+
+    def on_response(self, call: LLMCall, response: Any) -> None: ...
+
+    def accumulator(self, call: LLMCall) -> Accumulator: ...
+
+
+def _begin(adapter: Adapter, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None:
+    if otel_context.get_value(_SUPPRESS_KEY):
+        return None
+    try:
+        return adapter.begin(telemetry, client, options, stream)
+    except Exception as exc:
+        diagnostics.report("request_extract", "could not read an SDK request; call not traced", exc)
+        return None
+
+
+def _with_trace_context(options: Any) -> Any:
+    """A copy of the request options carrying ``traceparent`` (only when propagation is configured)."""
+    headers = options.headers if isinstance(options.headers, dict) else {}
+    carrier: dict[str, str] = dict(headers)
+    propagate.inject(carrier)
+    options = options.model_copy()
+    options.headers = carrier
+    return options
+
+
+def _raw_mode(options: Any) -> str | None:
+    headers = options.headers
+    return headers.get(_RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
+
+
+def _finish(adapter: Adapter, call: LLMCall, result: Any, options: Any, is_async: bool) -> None:
+    """Record what the SDK returned; the result object itself is never replaced."""
+    try:
+        raw = _raw_mode(options)
+        if raw == "stream":
+            _defer_to_raw_response(adapter, call, result)
+            return
+        if raw is not None and hasattr(result, "parse"):
+            if inspect.iscoroutinefunction(result.parse):  # an async raw response: parse later, when the user does
+                _defer_to_raw_response(adapter, call, result)
+                return
+            result = result.parse()  # cached by the SDK: the user's own parse() returns this same object
+        if hasattr(result, "_iterator"):
+            _trace_stream(adapter, call, result, is_async)
+            return
+        adapter.on_response(call, result)
+    except Exception as exc:
+        diagnostics.report("response_extract", "could not read an SDK response; span has fewer attributes", exc)
+    call.end()
+
+
+def _trace_stream(adapter: Adapter, call: LLMCall, stream: Any, is_async: bool) -> None:
+    iterator_cls = AsyncTracedIterator if is_async else TracedIterator
+    stream._iterator = iterator_cls(stream._iterator, call, adapter.accumulator(call))
+
+
+def _defer_to_raw_response(adapter: Adapter, call: LLMCall, response: Any) -> None:
+    """``with_streaming_response``: the body is unread; the patched ``parse``/``close`` finish the call."""
+    setattr(response, _CALL_ATTR, (adapter, call))
+    weakref.finalize(response, call.end, None, "garbage_collected")
+
+
+def make_sync_request(original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _begin(adapter, telemetry, self, options, bool(kwargs.get("stream")))
+        if call is None:
+            return original(self, cast_to, options, *args, **kwargs)
+        span = call.start()
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            if telemetry.settings.propagate_trace_context:
+                options = _with_trace_context(options)
+            result = original(self, cast_to, options, *args, **kwargs)
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        _finish(adapter, call, result, options, False)
+        return result
+
+    setattr(request, _ORIGINAL, original)
+    return request
+
+
+def make_async_request(original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _begin(adapter, telemetry, self, options, bool(kwargs.get("stream")))
+        if call is None:
+            return await original(self, cast_to, options, *args, **kwargs)
+        span = call.start()
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            if telemetry.settings.propagate_trace_context:
+                options = _with_trace_context(options)
+            result = await original(self, cast_to, options, *args, **kwargs)
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        _finish(adapter, call, result, options, True)
+        return result
+
+    setattr(request, _ORIGINAL, original)
+    return request
+
+
+# --- patches on the SDK's stream and response classes (installed once per instrument()) ---------------------------
+
+
+def _stream_close(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def close(self: Any) -> Any:
+        it = self.__dict__.get("_iterator")
+        if isinstance(it, (TracedIterator, AsyncTracedIterator)):
+            it.close()
+        return original(self)
+
+    setattr(close, _ORIGINAL, original)
+    return close
+
+
+def _take_call(response: Any) -> tuple[Adapter, LLMCall] | None:
+    return response.__dict__.pop(_CALL_ATTR, None)  # type: ignore[no-any-return]
+
+
+def _after_parse(pending: tuple[Adapter, LLMCall], parsed: Any, is_async: bool) -> None:
+    adapter, call = pending
+    try:
+        if hasattr(parsed, "_iterator"):
+            _trace_stream(adapter, call, parsed, is_async)
+            return
+        adapter.on_response(call, parsed)
+    except Exception as exc:
+        diagnostics.report("response_extract", "could not read an SDK response; span has fewer attributes", exc)
+    call.end()
+
+
+def _response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def parse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pending = _take_call(self)
+        try:
+            parsed = original(self, *args, **kwargs)
+        except BaseException as exc:
+            if pending is not None:
+                pending[1].end(exc)
+            raise
+        if pending is not None:
+            _after_parse(pending, parsed, False)
+        return parsed
+
+    setattr(parse, _ORIGINAL, original)
+    return parse
+
+
+def _async_response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def parse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pending = _take_call(self)
+        try:
+            parsed = await original(self, *args, **kwargs)
+        except BaseException as exc:
+            if pending is not None:
+                pending[1].end(exc)
+            raise
+        if pending is not None:
+            _after_parse(pending, parsed, True)
+        return parsed
+
+    setattr(parse, _ORIGINAL, original)
+    return parse
+
+
+def _response_close(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def close(self: Any) -> Any:
+        pending = _take_call(self)
+        if pending is not None:
+            pending[1].end(None, "closed")
+        return original(self)
+
+    setattr(close, _ORIGINAL, original)
+    return close
+
+
+class Patcher:
+    """Replaces methods on SDK classes and puts the originals back; patching twice is a no-op."""
+
+    def __init__(self) -> None:
+        self._patched: list[tuple[type, str, Any]] = []
+
+    def patch(self, cls: type | None, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        if cls is None:
+            return
+        current = cls.__dict__.get(name)
+        if current is None or hasattr(current, _ORIGINAL):
+            return
+        setattr(cls, name, make(current))
+        self._patched.append((cls, name, current))
+
+    def unpatch_all(self) -> None:
+        while self._patched:
+            cls, name, original = self._patched.pop()
+            setattr(cls, name, original)
+
+
+def patch_stainless_module(
+    patcher: Patcher, sdk: Any, adapter: Adapter, telemetry: Telemetry
+) -> None:
+    """Patch one Stainless SDK package (``openai`` or ``anthropic``): clients, streams, raw responses."""
+    base = sdk._base_client
+    patcher.patch(base.SyncAPIClient, "request", lambda f: make_sync_request(f, adapter, telemetry))
+    patcher.patch(base.AsyncAPIClient, "request", lambda f: make_async_request(f, adapter, telemetry))
+    streaming = sdk._streaming
+    patcher.patch(streaming.Stream, "close", _stream_close)
+    patcher.patch(streaming.AsyncStream, "close", _stream_close)
+    response = sdk._response
+    patcher.patch(response.APIResponse, "parse", _response_parse)
+    patcher.patch(response.APIResponse, "close", _response_close)
+    patcher.patch(response.AsyncAPIResponse, "parse", _async_response_parse)
+    patcher.patch(getattr(response, "AsyncAPIResponse", None), "close", _async_response_close)
+
+
+def _async_response_close(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def close(self: Any) -> Any:
+        pending = _take_call(self)
+        if pending is not None:
+            pending[1].end(None, "closed")
+        return await original(self)
+
+    setattr(close, _ORIGINAL, original)
+    return close

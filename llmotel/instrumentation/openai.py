@@ -1,0 +1,482 @@
+"""OpenAI adapter: request options -> LLMCall, response / stream chunks -> LLMCall; and the instrumentor.
+
+Covers every client built on ``openai._base_client`` (``OpenAI``, ``AsyncOpenAI``, Azure, Bedrock and any
+OpenAI-compatible base URL) through the single ``request`` wrap point in :mod:`._stainless`. Traced
+endpoints: ``/chat/completions`` (incl. ``parse`` and the ``stream()`` helpers), ``/responses`` (incl.
+``parse`` and ``stream``), ``/embeddings`` and legacy ``/completions``. Everything else passes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+from llmotel import semconv as sc
+from llmotel.config import Settings, from_env
+from llmotel.content import Message, Part, Truncator, generic_part, message, text_part, tool_call_part
+from llmotel.instrumentation import _openai_content as oc
+from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
+from llmotel.instrumentation._stainless import Patcher, patch_stainless_module
+from llmotel.instrumentation._stream import Accumulator
+from llmotel.instrumentation.providers import server_of
+
+# --- request ----------------------------------------------------------------------------------------------------------
+
+_CHAT_PARAMS = (
+    ("max_completion_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+    ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL),
+    ("service_tier", sc.OPENAI_REQUEST_SERVICE_TIER),
+)
+_RESPONSES_PARAMS = (
+    ("max_output_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("service_tier", sc.OPENAI_REQUEST_SERVICE_TIER),
+    ("previous_response_id", sc.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID),
+)
+_COMPLETIONS_PARAMS = (
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+)
+_PRIMITIVE = (str, bool, int, float)
+_OUTPUT_TYPES = {"json_schema": sc.OUTPUT_TYPE_JSON, "json_object": sc.OUTPUT_TYPE_JSON, "text": sc.OUTPUT_TYPE_TEXT}
+
+
+def _copy_params(body: dict[str, Any], params: tuple[tuple[str, str], ...], attrs: dict[str, Any]) -> None:
+    for key, attr in params:
+        value = body.get(key)
+        if value is not None and isinstance(value, _PRIMITIVE) and attr not in attrs:
+            attrs[attr] = value
+
+
+def _stop_sequences(stop: Any, attrs: dict[str, Any]) -> None:
+    if isinstance(stop, str):
+        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = [stop]
+    elif isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
+        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stop
+
+
+def _chat_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    attrs[sc.OPENAI_API_TYPE] = sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
+    _copy_params(body, _CHAT_PARAMS, attrs)
+    _stop_sequences(body.get("stop"), attrs)
+    n = body.get("n")
+    if isinstance(n, int) and n != 1:
+        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in _OUTPUT_TYPES:
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = _OUTPUT_TYPES[fmt["type"]]
+    elif isinstance(body.get("modalities"), list) and "audio" in body["modalities"]:
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_SPEECH
+    if call.capture_content:
+        call.input_messages = oc.chat_input_messages(body.get("messages"), call.cut)
+        call.tool_definitions = oc.tool_definitions(body.get("tools"))
+
+
+def _responses_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    attrs[sc.OPENAI_API_TYPE] = sc.OPENAI_API_TYPE_RESPONSES
+    _copy_params(body, _RESPONSES_PARAMS, attrs)
+    reasoning = body.get("reasoning")
+    if isinstance(reasoning, dict) and isinstance(reasoning.get("effort"), str):
+        attrs[sc.GEN_AI_REQUEST_REASONING_LEVEL] = reasoning["effort"]
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") in _OUTPUT_TYPES:
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = _OUTPUT_TYPES[fmt["type"]]
+    conversation = body.get("conversation")
+    conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation
+    if isinstance(conversation_id, str) and conversation_id:
+        attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
+    if call.capture_content:
+        instructions = body.get("instructions")
+        if isinstance(instructions, str) and instructions:
+            call.system_instructions = [text_part(instructions, call.cut)]
+        call.input_messages = oc.responses_input_messages(body.get("input"), call.cut)
+        call.tool_definitions = oc.tool_definitions(body.get("tools"))
+
+
+def _embeddings_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    fmt = body.get("encoding_format")
+    if isinstance(fmt, str):
+        attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = [fmt]
+    dims = body.get("dimensions")
+    if isinstance(dims, int):
+        attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dims
+
+
+def _completions_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    _copy_params(body, _COMPLETIONS_PARAMS, attrs)
+    _stop_sequences(body.get("stop"), attrs)
+    n = body.get("n")
+    if isinstance(n, int) and n != 1:
+        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    if call.capture_content:
+        call.input_messages = oc.completion_prompt_messages(body.get("prompt"), call.cut)
+
+
+# --- response ---------------------------------------------------------------------------------------------------------
+
+
+def _usage_chat(call: LLMCall, usage: Any) -> None:
+    if usage is None:
+        return
+    call.input_tokens = getattr(usage, "prompt_tokens", None)
+    call.output_tokens = getattr(usage, "completion_tokens", None)
+    _usage_details(
+        call, getattr(usage, "prompt_tokens_details", None), getattr(usage, "completion_tokens_details", None)
+    )
+
+
+def _usage_responses(call: LLMCall, usage: Any) -> None:
+    if usage is None:
+        return
+    call.input_tokens = getattr(usage, "input_tokens", None)
+    call.output_tokens = getattr(usage, "output_tokens", None)
+    _usage_details(call, getattr(usage, "input_tokens_details", None), getattr(usage, "output_tokens_details", None))
+
+
+def _usage_details(call: LLMCall, input_details: Any, output_details: Any) -> None:
+    attrs = call.attributes
+    if input_details is not None:
+        cached = getattr(input_details, "cached_tokens", None)
+        if cached is not None:
+            attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached
+        written = getattr(input_details, "cache_write_tokens", None)
+        if written is not None:
+            attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
+    if output_details is not None:
+        reasoning = getattr(output_details, "reasoning_tokens", None)
+        if reasoning is not None:
+            attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+
+
+def _response_header(call: LLMCall, response: Any) -> None:
+    attrs = call.attributes
+    response_id = getattr(response, "id", None)
+    if isinstance(response_id, str):
+        attrs[sc.GEN_AI_RESPONSE_ID] = response_id
+    model = getattr(response, "model", None)
+    if isinstance(model, str):
+        call.response_model = model
+    tier = getattr(response, "service_tier", None)
+    if isinstance(tier, str):
+        attrs[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
+    fingerprint = getattr(response, "system_fingerprint", None)
+    if isinstance(fingerprint, str):
+        attrs[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
+
+
+def _chat_response(call: LLMCall, response: Any) -> None:
+    _response_header(call, response)
+    choices = getattr(response, "choices", None) or ()
+    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
+    _usage_chat(call, getattr(response, "usage", None))
+    if call.capture_content:
+        call.output_messages = [oc.chat_output_message(c.message, call.cut) for c in choices]
+
+
+def _responses_finish_reason(response: Any, called_function: bool) -> str:
+    status = getattr(response, "status", None)
+    if status == "incomplete":
+        details = getattr(response, "incomplete_details", None)
+        return getattr(details, "reason", None) or "incomplete"
+    if status == "failed":
+        return "error"
+    return "tool_calls" if called_function else "stop"
+
+
+def _responses_response(call: LLMCall, response: Any) -> None:
+    _response_header(call, response)
+    _usage_responses(call, getattr(response, "usage", None))
+    parts, called = oc.responses_output(getattr(response, "output", None), call.cut)
+    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [_responses_finish_reason(response, called)]
+    if call.capture_content:
+        call.output_messages = [message("assistant", parts)]
+
+
+def _embeddings_response(call: LLMCall, response: Any) -> None:
+    model = getattr(response, "model", None)
+    if isinstance(model, str):
+        call.response_model = model
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        call.input_tokens = getattr(usage, "prompt_tokens", None)
+    data = getattr(response, "data", None)
+    if data:
+        embedding = getattr(data[0], "embedding", None)
+        if isinstance(embedding, list):
+            call.attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(embedding)
+        elif isinstance(embedding, str):  # base64 of float32s
+            call.attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = (len(embedding) * 3 // 4 - embedding.count("=")) // 4
+
+
+def _completions_response(call: LLMCall, response: Any) -> None:
+    _response_header(call, response)
+    choices = getattr(response, "choices", None) or ()
+    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
+    _usage_chat(call, getattr(response, "usage", None))
+    if call.capture_content:
+        call.output_messages = [message("assistant", [text_part(c.text or "", call.cut)]) for c in choices]
+
+
+# --- streams ----------------------------------------------------------------------------------------------------------
+
+
+class _Choice:
+    __slots__ = ("finish_reason", "refusal", "role", "text", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.text: list[str] = []
+        self.refusal: list[str] = []
+        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
+        self.finish_reason: str | None = None
+
+
+class ChatStreamAccumulator:
+    """Chat Completions chunks: text, refusal and tool-call deltas per choice, usage from the last chunk."""
+
+    __slots__ = ("choices", "first", "usage")
+
+    def __init__(self) -> None:
+        self.choices: dict[int, _Choice] = {}
+        self.first: Any = None
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> None:
+        if self.first is None:
+            self.first = chunk
+        for choice in chunk.choices:
+            state = self.choices.get(choice.index)
+            if state is None:
+                state = self.choices[choice.index] = _Choice()
+            delta = choice.delta
+            if delta is not None:
+                if delta.content:
+                    state.text.append(delta.content)
+                if delta.tool_calls:
+                    self._tool_calls(state, delta.tool_calls)
+                if delta.refusal:
+                    state.refusal.append(delta.refusal)
+                if delta.role:
+                    state.role = delta.role
+            if choice.finish_reason:
+                state.finish_reason = choice.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+
+    @staticmethod
+    def _tool_calls(state: _Choice, deltas: Any) -> None:
+        for delta in deltas:
+            entry = state.tool_calls.get(delta.index)
+            if entry is None:
+                entry = state.tool_calls[delta.index] = [None, None, []]
+            if delta.id:
+                entry[0] = delta.id
+            fn = delta.function
+            if fn is not None:
+                if fn.name:
+                    entry[1] = fn.name
+                if fn.arguments:
+                    entry[2].append(fn.arguments)
+
+    def finish(self, call: LLMCall) -> None:
+        if self.first is not None:
+            _response_header(call, self.first)
+        _usage_chat(call, self.usage)
+        ordered = [self.choices[i] for i in sorted(self.choices)]
+        call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in ordered]
+        if call.capture_content:
+            call.output_messages = [self._message(c, call.cut) for c in ordered]
+
+    @staticmethod
+    def _message(choice: _Choice, cut: Truncator) -> Message:
+        parts: list[Part] = []
+        if choice.text:
+            parts.append(text_part("".join(choice.text), cut))
+        if choice.refusal:
+            parts.append(generic_part(sc.PART_REFUSAL, cut, "".join(choice.refusal)))
+        for index in sorted(choice.tool_calls):
+            call_id, name, fragments = choice.tool_calls[index]
+            parts.append(tool_call_part(call_id, name, "".join(fragments), cut))
+        return message(choice.role or "assistant", parts)
+
+
+class ResponsesStreamAccumulator:
+    """Responses API events: the final ``response.*`` event carries everything; deltas cover an early exit."""
+
+    __slots__ = ("final", "response", "text")
+
+    def __init__(self) -> None:
+        self.response: Any = None  # latest full response object seen (created / in_progress / completed)
+        self.final = False
+        self.text: dict[int, list[str]] = {}
+
+    def add(self, event: Any) -> None:
+        kind = event.type
+        if kind == "response.output_text.delta":
+            self.text.setdefault(event.output_index, []).append(event.delta)
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            self.response = event.response
+            self.final = True
+        elif kind in ("response.created", "response.in_progress"):
+            self.response = event.response
+
+    def finish(self, call: LLMCall) -> None:
+        if self.final:
+            _responses_response(call, self.response)
+            return
+        if self.response is not None:
+            _response_header(call, self.response)
+        if call.capture_content and self.text:
+            parts = [text_part("".join(self.text[i]), call.cut) for i in sorted(self.text)]
+            call.output_messages = [message("assistant", parts)]
+
+
+class CompletionsStreamAccumulator:
+    """Legacy completions chunks: text per choice index."""
+
+    __slots__ = ("finish_reasons", "first", "text", "usage")
+
+    def __init__(self) -> None:
+        self.first: Any = None
+        self.text: dict[int, list[str]] = {}
+        self.finish_reasons: dict[int, str] = {}
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> None:
+        if self.first is None:
+            self.first = chunk
+        for choice in chunk.choices:
+            if choice.text:
+                self.text.setdefault(choice.index, []).append(choice.text)
+            if choice.finish_reason:
+                self.finish_reasons[choice.index] = choice.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+
+    def finish(self, call: LLMCall) -> None:
+        if self.first is not None:
+            _response_header(call, self.first)
+        _usage_chat(call, self.usage)
+        indexes = sorted(set(self.text) | set(self.finish_reasons))
+        call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [self.finish_reasons.get(i, "") for i in indexes]
+        if call.capture_content:
+            call.output_messages = [
+                message("assistant", [text_part("".join(self.text.get(i, ())), call.cut)]) for i in indexes
+            ]
+
+
+class _Endpoint:
+    __slots__ = ("accumulator", "operation", "request", "response")
+
+    def __init__(
+        self,
+        operation: str,
+        request: Callable[[LLMCall, dict[str, Any], dict[str, Any]], None],
+        response: Callable[[LLMCall, Any], None],
+        accumulator: Callable[[], Accumulator] | None,
+    ) -> None:
+        self.operation = operation
+        self.request = request
+        self.response = response
+        self.accumulator = accumulator
+
+
+_ENDPOINTS = {
+    "/chat/completions": _Endpoint(sc.OP_CHAT, _chat_request, _chat_response, ChatStreamAccumulator),
+    "/responses": _Endpoint(sc.OP_CHAT, _responses_request, _responses_response, ResponsesStreamAccumulator),
+    "/embeddings": _Endpoint(sc.OP_EMBEDDINGS, _embeddings_request, _embeddings_response, None),
+    "/completions": _Endpoint(
+        sc.OP_TEXT_COMPLETION, _completions_request, _completions_response, CompletionsStreamAccumulator
+    ),
+}
+
+
+_USAGE_STREAMS = (ChatStreamAccumulator, CompletionsStreamAccumulator)
+
+
+class _NoStream:
+    """An endpoint that should not stream did: keep the span, record nothing from the chunks."""
+
+    __slots__ = ()
+
+    def add(self, chunk: Any) -> None:
+        return None
+
+    def finish(self, call: LLMCall) -> None:
+        return None
+
+
+class OpenAIAdapter:
+    """The OpenAI side of the Stainless lifecycle (see :class:`llmotel.instrumentation._stainless.Adapter`)."""
+
+    def begin(self, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None:
+        endpoint = _ENDPOINTS.get(options.url)
+        if endpoint is None or options.method != "post":
+            return None
+        body = options.json_data
+        if not isinstance(body, dict):
+            body = {}
+        provider, address, port = server_of(client)
+        model = body.get("model")
+        call = LLMCall(
+            telemetry, endpoint.operation, provider, model if isinstance(model, str) else None, address, port
+        )
+        call.handler = endpoint
+        attrs = call.start_attributes
+        if stream:
+            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+            if telemetry.settings.stream_usage and endpoint.accumulator in _USAGE_STREAMS and "stream_options" not in body:
+                # Opt-in only (LLMOTEL_STREAM_USAGE=true): never change the user's request by default.
+                options.json_data = {**body, "stream_options": {"include_usage": True}}
+        endpoint.request(call, body, attrs)
+        return call
+
+    def on_response(self, call: LLMCall, response: Any) -> None:
+        call.handler.response(call, response)
+
+    def accumulator(self, call: LLMCall) -> Accumulator:
+        factory = call.handler.accumulator
+        return factory() if factory is not None else _NoStream()
+
+
+class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Traces the ``openai`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``.
+
+    ``instrument(tracer_provider=..., meter_provider=..., settings=...)``; without ``settings`` the
+    ``LLMOTEL_*`` / ``OTEL_*`` environment decides (content capture, limits, metrics).
+    """
+
+    def __init__(self) -> None:
+        # BaseInstrumentor is a singleton whose __init__ runs on every construction: keep the first patcher.
+        if not hasattr(self, "_patcher"):
+            self._patcher = Patcher()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ("openai >= 1.0",)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        import openai
+
+        settings: Settings = kwargs.get("settings") or from_env()
+        telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        patch_stainless_module(self._patcher, openai, OpenAIAdapter(), telemetry)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._patcher.unpatch_all()
+
+
+__all__ = ["OpenAIAdapter", "OpenAIInstrumentor"]

@@ -1,0 +1,161 @@
+"""Every attribute, event and metric name llmotel emits, in one place.
+
+Target: the OpenTelemetry GenAI semantic conventions as developed on ``semantic-conventions-genai`` main
+(autumn 2026). Where main renamed a v1.41.0 name, main's name is used and the old one is noted.
+No other module spells an attribute name as a string literal.
+
+Metrics: llmotel emits the v1.41 histogram set (``gen_ai.client.token.usage``,
+``gen_ai.client.operation.duration``, ``gen_ai.client.operation.time_to_first_chunk``), because that is what
+backends read today. Main's ``gen_ai.client.inference.*`` counters are not emitted.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- operation / provider -------------------------------------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"  # replaces deprecated gen_ai.system
+
+OP_CHAT: Final = "chat"
+OP_TEXT_COMPLETION: Final = "text_completion"
+OP_GENERATE_CONTENT: Final = "generate_content"
+OP_EMBEDDINGS: Final = "embeddings"
+OP_RETRIEVAL: Final = "retrieval"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+
+#: Operations that describe a call to a model; these are the spans the console summary shows.
+MODEL_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT, OP_EMBEDDINGS})
+
+PROVIDER_OPENAI: Final = "openai"
+PROVIDER_AZURE_OPENAI: Final = "azure.ai.openai"
+PROVIDER_ANTHROPIC: Final = "anthropic"
+PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
+PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
+PROVIDER_GCP_GEMINI: Final = "gcp.gemini"
+PROVIDER_DEEPSEEK: Final = "deepseek"
+PROVIDER_GROQ: Final = "groq"
+PROVIDER_MISTRAL_AI: Final = "mistral_ai"
+PROVIDER_PERPLEXITY: Final = "perplexity"
+PROVIDER_X_AI: Final = "x_ai"
+
+# --- server ------------------------------------------------------------------------------------------------------
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+
+# --- request -----------------------------------------------------------------------------------------------------
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_REQUEST_REASONING_LEVEL: Final = "gen_ai.request.reasoning.level"
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+
+OUTPUT_TYPE_TEXT: Final = "text"
+OUTPUT_TYPE_JSON: Final = "json"
+OUTPUT_TYPE_IMAGE: Final = "image"
+OUTPUT_TYPE_SPEECH: Final = "speech"
+
+# --- response ----------------------------------------------------------------------------------------------------
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+
+# --- usage -------------------------------------------------------------------------------------------------------
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"  # includes cached tokens
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"  # v1.41: cache_creation
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"  # inside output_tokens
+
+# --- content (JSON strings) ----------------------------------------------------------------------------------------
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+
+# Message part types and modalities.
+PART_TEXT: Final = "text"
+PART_TOOL_CALL: Final = "tool_call"
+PART_TOOL_CALL_RESPONSE: Final = "tool_call_response"
+PART_REASONING: Final = "reasoning"
+PART_BLOB: Final = "blob"
+PART_URI: Final = "uri"
+PART_FILE: Final = "file"
+PART_SERVER_TOOL_CALL: Final = "server_tool_call"
+PART_SERVER_TOOL_CALL_RESPONSE: Final = "server_tool_call_response"
+PART_REFUSAL: Final = "refusal"  # generic part: the model declined to answer
+
+MODALITY_IMAGE: Final = "image"
+MODALITY_VIDEO: Final = "video"
+MODALITY_AUDIO: Final = "audio"
+MODALITY_DOCUMENT: Final = "document"
+
+# --- prompt templates ------------------------------------------------------------------------------------------------
+GEN_AI_PROMPT_NAME: Final = "gen_ai.prompt.name"
+GEN_AI_PROMPT_VERSION: Final = "gen_ai.prompt.version"
+GEN_AI_PROMPT_VARIABLE_PREFIX: Final = "gen_ai.prompt.variable."
+
+# --- other spans -----------------------------------------------------------------------------------------------------
+GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+GEN_AI_RETRIEVAL_TOP_K: Final = "gen_ai.retrieval.top_k"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+
+# --- OpenAI-specific ---------------------------------------------------------------------------------------------------
+OPENAI_API_TYPE: Final = "openai.api.type"
+OPENAI_API_TYPE_CHAT_COMPLETIONS: Final = "chat_completions"
+OPENAI_API_TYPE_RESPONSES: Final = "responses"
+OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+
+# --- evaluation ----------------------------------------------------------------------------------------------------------
+GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+
+# --- llmotel-specific ------------------------------------------------------------------------------------------------------
+LLMOTEL_CONTENT_TRUNCATED: Final = "llmotel.content.truncated"  # true when any content attribute was cut
+LLMOTEL_STREAM_ENDED_BY: Final = "llmotel.stream.ended_by"  # completed | closed | error | garbage_collected
+LLMOTEL_STREAM_CHUNKS: Final = "llmotel.stream.chunk_count"
+TRUNCATION_MARKER: Final = "…[llmotel: truncated {dropped} chars]"
+
+# --- metrics (v1.41 set) ---------------------------------------------------------------------------------------------------
+METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_EXPORT_FAILURES: Final = "llmotel.export.failed_spans"
+METRIC_INSTRUMENTATION_ERRORS: Final = "llmotel.instrumentation.errors"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+
+TOKEN_USAGE_BUCKETS: Final = tuple(float(4**i) for i in range(14))  # 1, 4, 16, ... 67108864
+DURATION_BUCKETS: Final = tuple(0.01 * 2**i for i in range(14))  # 0.01, 0.02, ... 81.92
