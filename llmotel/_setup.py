@@ -68,6 +68,7 @@ class SpanPipeline(SpanProcessor):
             processor.shutdown()
 
 
+_created_meter_providers: weakref.WeakSet[MeterProvider] = weakref.WeakSet()
 _pipelines: weakref.WeakKeyDictionary[TracerProvider, SpanPipeline] = weakref.WeakKeyDictionary()
 
 
@@ -111,10 +112,12 @@ def _meter_provider(settings: Settings, given: Any) -> tuple[Any, MeterProvider 
     if given is not None:
         return given, None
     current = otel_metrics.get_meter_provider()
-    if isinstance(current, MeterProvider) or not settings.metrics or settings.exporter != "otlp":
+    applications = isinstance(current, MeterProvider) and current not in _created_meter_providers
+    if applications or not settings.metrics or settings.exporter != "otlp":
         return current, None
     reader = PeriodicExportingMetricReader(metric_exporter(settings))
     provider = MeterProvider(resource=_resource(settings), metric_readers=[reader])
+    _created_meter_providers.add(provider)  # shut down with llmotel; never reused by a later enable()
     if type(current).__name__ in ("_ProxyMeterProvider", "ProxyMeterProvider"):
         otel_metrics.set_meter_provider(provider)
     return provider, provider

@@ -59,7 +59,13 @@ def _clean_llmotel_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     diagnostics.reset()
     yield
     llmotel.shutdown(timeout=5)
-    OpenAIInstrumentor().uninstrument()
+    uninstrument()
+
+
+def uninstrument() -> None:
+    instrumentor = OpenAIInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
 
 
 @pytest.fixture
@@ -73,15 +79,15 @@ def instrument() -> Iterator[Callable[..., Traced]]:
         tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
         reader = InMemoryMetricReader()
         meter_provider = MeterProvider(metric_readers=[reader])
-        instrumentor.uninstrument()
+        uninstrument()
         instrumentor.instrument(
             tracer_provider=tracer_provider, meter_provider=meter_provider, settings=config.resolve(**kwargs)
         )
         return Traced(exporter, reader, tracer_provider)
 
     yield start
-    instrumentor.uninstrument()
     gc.collect()
+    uninstrument()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import sys
 from contextlib import ExitStack
 from typing import Any
 
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -121,10 +122,10 @@ def main(question: str | None = None, stream: bool = False) -> int:
     import openai
 
     collected = InMemorySpanExporter()
-    provider = TracerProvider()
+    service = os.environ.get("OTEL_SERVICE_NAME", "llmotel-demo")
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     provider.add_span_processor(SimpleSpanProcessor(collected))
-    llmotel.enable(service_name=os.environ.get("OTEL_SERVICE_NAME", "llmotel-demo"), tracer_provider=provider,
-                   console=False)
+    llmotel.enable(service_name=service, tracer_provider=provider, console=False)
     settings = current_settings()
     model = os.environ.get("LLMOTEL_DEMO_MODEL", "gpt-4o-mini")
     with ExitStack() as stack:

@@ -15,11 +15,16 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from llmotel import semconv as sc
+from llmotel._diagnostics import diagnostics
 from llmotel._version import __version__
 from llmotel.config import Settings
 from llmotel.content import Truncator, to_json
 
 _CLIENT = SpanKind.CLIENT
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
 
 
 class Telemetry:
@@ -148,10 +153,22 @@ class LLMCall:
         span = self.span
         if span is None:
             return
+        try:
+            self._finish_span(span, error, ended_by)
+        except Exception as exc:  # never let telemetry trouble reach the caller; the span still ends
+            diagnostics.report("span_end", "could not record an LLM span's response", exc)
+            if span.is_recording():
+                span.end()
+
+    def _finish_span(self, span: Span, error: BaseException | None, ended_by: str | None) -> None:
         elapsed = time.perf_counter() - self.t0
         attrs = self.attributes
-        if self.response_model:
+        if isinstance(self.response_model, str) and self.response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if not _is_count(self.input_tokens):
+            self.input_tokens = None
+        if not _is_count(self.output_tokens):
+            self.output_tokens = None
         if self.input_tokens is not None:
             attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
         if self.output_tokens is not None:
@@ -199,7 +216,7 @@ class LLMCall:
         for key in (sc.GEN_AI_REQUEST_MODEL, sc.SERVER_ADDRESS, sc.SERVER_PORT):
             if key in start:
                 attrs[key] = start[key]
-        if self.response_model:
+        if isinstance(self.response_model, str) and self.response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
         if error_type is not None:
             attrs[sc.ERROR_TYPE] = error_type
