@@ -157,7 +157,7 @@ def resolve(env: Mapping[str, str] | None = None, **kwargs: Any) -> Settings:
     def pick(name: str, parse: Callable[[str, str], T], *otel_vars: str) -> T | None:
         if name in given:
             value = given[name]
-            return parse(name, value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+            return parse(name, value) if isinstance(value, str) else value
         for var in (env_name(name), *otel_vars):
             raw = _env(var, env)
             if raw is not None:
@@ -206,10 +206,10 @@ def resolve(env: Mapping[str, str] | None = None, **kwargs: Any) -> Settings:
     for flag in ("stream_usage", "propagate_trace_context"):
         values[flag] = bool(pick(flag, parse_bool))
     for name, default in (("max_content_length", 32_768), ("max_blob_length", 4_096)):
-        value = pick(name, lambda s, r: parse_int(s, r, minimum=16))
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 16):
-            raise ConfigurationError(name, value, "an integer >= 16")
-        values[name] = default if value is None else value
+        limit = pick(name, lambda s, r: parse_int(s, r, minimum=16))
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 16):
+            raise ConfigurationError(name, limit, "an integer >= 16")
+        values[name] = default if limit is None else limit
     resource_attributes = given.get("resource_attributes") or {}
     if not isinstance(resource_attributes, Mapping):
         raise ConfigurationError("resource_attributes", resource_attributes, "a mapping of attribute names to values")

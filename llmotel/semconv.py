@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-# --- operation / provider -------------------------------------------------------------------------------------
+# --- operation / provider -------------------------------------------------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"  # replaces deprecated gen_ai.system
 
@@ -41,13 +41,13 @@ PROVIDER_MISTRAL_AI: Final = "mistral_ai"
 PROVIDER_PERPLEXITY: Final = "perplexity"
 PROVIDER_X_AI: Final = "x_ai"
 
-# --- server ------------------------------------------------------------------------------------------------------
+# --- server ---------------------------------------------------------------------------------------------------------
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 
-# --- request -----------------------------------------------------------------------------------------------------
+# --- request --------------------------------------------------------------------------------------------------------
 GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
 GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
@@ -70,21 +70,21 @@ OUTPUT_TYPE_JSON: Final = "json"
 OUTPUT_TYPE_IMAGE: Final = "image"
 OUTPUT_TYPE_SPEECH: Final = "speech"
 
-# --- response ----------------------------------------------------------------------------------------------------
+# --- response -------------------------------------------------------------------------------------------------------
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 
-# --- usage -------------------------------------------------------------------------------------------------------
+# --- usage ----------------------------------------------------------------------------------------------------------
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"  # includes cached tokens
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"  # v1.41: cache_creation
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"  # inside output_tokens
 
-# --- content (JSON strings) ----------------------------------------------------------------------------------------
+# --- content (JSON strings) -----------------------------------------------------------------------------------------
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
@@ -107,12 +107,12 @@ MODALITY_VIDEO: Final = "video"
 MODALITY_AUDIO: Final = "audio"
 MODALITY_DOCUMENT: Final = "document"
 
-# --- prompt templates ------------------------------------------------------------------------------------------------
+# --- prompt templates -----------------------------------------------------------------------------------------------
 GEN_AI_PROMPT_NAME: Final = "gen_ai.prompt.name"
 GEN_AI_PROMPT_VERSION: Final = "gen_ai.prompt.version"
 GEN_AI_PROMPT_VARIABLE_PREFIX: Final = "gen_ai.prompt.variable."
 
-# --- other spans -----------------------------------------------------------------------------------------------------
+# --- other spans ----------------------------------------------------------------------------------------------------
 GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
 GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
 GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
@@ -126,7 +126,7 @@ GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
 GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 
-# --- OpenAI-specific ---------------------------------------------------------------------------------------------------
+# --- OpenAI-specific ------------------------------------------------------------------------------------------------
 OPENAI_API_TYPE: Final = "openai.api.type"
 OPENAI_API_TYPE_CHAT_COMPLETIONS: Final = "chat_completions"
 OPENAI_API_TYPE_RESPONSES: Final = "responses"
@@ -134,20 +134,20 @@ OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 
-# --- evaluation ----------------------------------------------------------------------------------------------------------
+# --- evaluation -----------------------------------------------------------------------------------------------------
 GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
 GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
 GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
 GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
 GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 
-# --- llmotel-specific ------------------------------------------------------------------------------------------------------
+# --- llmotel-specific -----------------------------------------------------------------------------------------------
 LLMOTEL_CONTENT_TRUNCATED: Final = "llmotel.content.truncated"  # true when any content attribute was cut
 LLMOTEL_STREAM_ENDED_BY: Final = "llmotel.stream.ended_by"  # completed | closed | error | garbage_collected
 LLMOTEL_STREAM_CHUNKS: Final = "llmotel.stream.chunk_count"
 TRUNCATION_MARKER: Final = "…[llmotel: truncated {dropped} chars]"
 
-# --- metrics (v1.41 set) ---------------------------------------------------------------------------------------------------
+# --- metrics (v1.41 set) --------------------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"

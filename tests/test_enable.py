@@ -104,7 +104,7 @@ def test_second_enable_warns_and_changes_nothing():
 
 
 def test_enable_shutdown_cycles_do_not_stack_processors(openai_client):
-    provider, exporter = fresh_provider()
+    provider, _ = fresh_provider()
     for _ in range(3):
         llmotel.enable(tracer_provider=provider, exporter=InMemorySpanExporter(), console=False)
         llmotel.shutdown()

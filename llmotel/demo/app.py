@@ -47,8 +47,9 @@ def retrieve(question: str, top_k: int = 2) -> list[dict[str, Any]]:
     scored = []
     for doc in KNOWLEDGE_BASE:
         words = set(_WORD.findall(doc["text"].lower()))
-        scored.append({**doc, "score": round(len(words & wanted) / max(len(wanted), 1), 3)})
-    return sorted(scored, key=lambda d: d["score"], reverse=True)[:top_k]
+        scored.append((round(len(words & wanted) / max(len(wanted), 1), 3), doc))
+    scored.sort(key=lambda pair: pair[0], reverse=True)
+    return [{**doc, "score": score} for score, doc in scored[:top_k]]
 
 
 def answer(client: Any, tracer: Any, model: str, question: str, stream: bool) -> str:

@@ -99,7 +99,8 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]]:
     for tool in tools:
         if not isinstance(tool, dict):
             continue
-        fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        function = tool.get("function")
+        fn: dict[str, Any] = function if isinstance(function, dict) else tool
         definition: dict[str, Any] = {"type": tool.get("type", "function")}
         for key in ("name", "description", "parameters", "strict"):
             if fn.get(key) is not None:

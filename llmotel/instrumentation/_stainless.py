@@ -166,7 +166,7 @@ def _stream_close(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _take_call(response: Any) -> tuple[Adapter, LLMCall] | None:
-    return response.__dict__.pop(_CALL_ATTR, None)  # type: ignore[no-any-return]
+    return response.__dict__.pop(_CALL_ATTR, None)
 
 
 def _after_parse(pending: tuple[Adapter, LLMCall], parsed: Any, is_async: bool) -> None:

@@ -219,7 +219,8 @@ def _embeddings_response(call: LLMCall, response: Any) -> None:
         if isinstance(embedding, list):
             call.attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = len(embedding)
         elif isinstance(embedding, str):  # base64 of float32s
-            call.attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = (len(embedding) * 3 // 4 - embedding.count("=")) // 4
+            decoded_bytes = len(embedding) * 3 // 4 - embedding.count("=")
+            call.attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = decoded_bytes // 4
 
 
 def _completions_response(call: LLMCall, response: Any) -> None:
@@ -439,7 +440,8 @@ class OpenAIAdapter:
         attrs = call.start_attributes
         if stream:
             attrs[sc.GEN_AI_REQUEST_STREAM] = True
-            if telemetry.settings.stream_usage and endpoint.accumulator in _USAGE_STREAMS and "stream_options" not in body:
+            wants_usage = endpoint.accumulator in _USAGE_STREAMS and "stream_options" not in body
+            if telemetry.settings.stream_usage and wants_usage:
                 # Opt-in only (LLMOTEL_STREAM_USAGE=true): never change the user's request by default.
                 options.json_data = {**body, "stream_options": {"include_usage": True}}
         endpoint.request(call, body, attrs)
@@ -453,7 +455,7 @@ class OpenAIAdapter:
         return factory() if factory is not None else _NoStream()
 
 
-class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIInstrumentor(BaseInstrumentor):
     """Traces the ``openai`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``.
 
     ``instrument(tracer_provider=..., meter_provider=..., settings=...)``; without ``settings`` the
