@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Sequence
@@ -66,30 +67,34 @@ def _grpc_target(endpoint: str) -> tuple[str, bool]:
     return f"{parts.hostname}:{parts.port or 4317}", parts.scheme != "https"
 
 
-def span_exporter(settings: Settings) -> SpanExporter:
+_EXPORTER_CLASSES = {
+    ("grpc", "traces"): ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
+    ("grpc", "metrics"): ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter", "OTLPMetricExporter"),
+    ("http/protobuf", "traces"): ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    ("http/protobuf", "metrics"): ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
+}
+
+
+def _exporter(settings: Settings, signal: str) -> Any:
     assert settings.endpoint is not None
-    headers = dict(settings.headers)
+    module, name = _EXPORTER_CLASSES[(settings.protocol, signal)]
+    exporter_cls = getattr(importlib.import_module(module), name)
+    headers = dict(settings.headers) or None
     if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
         target, insecure = _grpc_target(settings.endpoint)
-        return GrpcExporter(endpoint=target, insecure=insecure, headers=headers or None)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+        return exporter_cls(endpoint=target, insecure=insecure, headers=headers)
+    return exporter_cls(endpoint=signal_url(settings.endpoint, signal), headers=headers)
 
-    return HttpExporter(endpoint=signal_url(settings.endpoint, "traces"), headers=headers or None)
+
+def span_exporter(settings: Settings) -> SpanExporter:
+    """The OTLP span exporter (gRPC or HTTP) for the configured endpoint, headers and protocol."""
+    exporter: SpanExporter = _exporter(settings, "traces")
+    return exporter
 
 
 def metric_exporter(settings: Settings) -> Any:
-    assert settings.endpoint is not None
-    headers = dict(settings.headers)
-    if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
-
-        target, insecure = _grpc_target(settings.endpoint)
-        return GrpcExporter(endpoint=target, insecure=insecure, headers=headers or None)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
-
-    return HttpExporter(endpoint=signal_url(settings.endpoint, "metrics"), headers=headers or None)
+    """The OTLP metric exporter (gRPC or HTTP) for the configured endpoint, headers and protocol."""
+    return _exporter(settings, "metrics")
 
 
 class MonitoredExporter(SpanExporter):
