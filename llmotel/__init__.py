@@ -6,6 +6,33 @@ exports the spans over OTLP (or, with no endpoint configured, to a local console
 
 from llmotel._setup import enable, flush, shutdown
 from llmotel._version import __version__
-from llmotel.errors import ConfigurationError, LlmotelError
+from llmotel.annotations import annotate, annotation_context
+from llmotel.errors import AnnotationError, ConfigurationError, EvaluationError, LlmotelError
+from llmotel.evaluations import SpanRef, export_span, metric, submit_evaluation
+from llmotel.prompt import Prompt
+from llmotel.spans import agent, embedding, llm, retrieval, task, tool, workflow
 
-__all__ = ["ConfigurationError", "LlmotelError", "__version__", "enable", "flush", "shutdown"]
+__all__ = [
+    "AnnotationError",
+    "ConfigurationError",
+    "EvaluationError",
+    "LlmotelError",
+    "Prompt",
+    "SpanRef",
+    "__version__",
+    "agent",
+    "annotate",
+    "annotation_context",
+    "embedding",
+    "enable",
+    "export_span",
+    "flush",
+    "llm",
+    "metric",
+    "retrieval",
+    "shutdown",
+    "submit_evaluation",
+    "task",
+    "tool",
+    "workflow",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import importlib.util
 import logging
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from llmotel import config
+from llmotel._version import __version__
 from llmotel.config import Settings
 from llmotel.errors import ConfigurationError
 from llmotel.export.console import ConsoleSummaryExporter
@@ -272,6 +274,34 @@ def shutdown(timeout: float = 30.0) -> None:
     state.pipeline.shutdown()
     if state.owned_meter_provider is not None:
         state.owned_meter_provider.shutdown(timeout_millis=timeout * 1000)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment_settings() -> Settings:
+    try:
+        return config.resolve()
+    except ConfigurationError as exc:  # reported by enable(); manual spans fall back to the defaults
+        logger.warning("llmotel: %s; manual spans use default settings", exc)
+        return Settings()
+
+
+def effective_settings() -> Settings:
+    """The active ``enable()`` settings, or (once read and kept) the environment's, for manual spans."""
+    state = _enabled
+    return state.settings if state is not None else _environment_settings()
+
+
+_tracers: weakref.WeakKeyDictionary[Any, trace.Tracer] = weakref.WeakKeyDictionary()
+
+
+def manual_tracer() -> trace.Tracer:
+    """The tracer for manual spans and evaluations: on enable()'s provider, else the global one."""
+    state = _enabled
+    provider = state.tracer_provider if state is not None else trace.get_tracer_provider()
+    tracer = _tracers.get(provider)
+    if tracer is None:
+        tracer = _tracers[provider] = trace.get_tracer("llmotel", __version__, provider)
+    return tracer
 
 
 def current_settings() -> Settings | None:

@@ -49,9 +49,12 @@ def _default(obj: object) -> Any:
     return repr(obj)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
 def to_json(value: Any) -> str:
     """Compact JSON; objects JSON cannot represent become their pydantic dump or ``repr``."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return _ENCODER.encode(value)
 
 
 def as_text(value: Any) -> str:

@@ -20,3 +20,11 @@ class ConfigurationError(LlmotelError, ValueError):
         self.value = value
         self.accepted = accepted if isinstance(accepted, str) else ", ".join(sorted(accepted))
         super().__init__(f"invalid {setting}={value!r}; accepted: {self.accepted}")
+
+
+class AnnotationError(LlmotelError, ValueError):
+    """An annotation was given the wrong shape, or targets a span that has already ended."""
+
+
+class EvaluationError(LlmotelError, ValueError):
+    """A custom evaluation or metric value does not match what was declared."""

@@ -134,6 +134,12 @@ OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 
+# --- Anthropic-specific (the names the anthropic SDK's own spans use, so dashboards carry over) ---------------------
+ANTHROPIC_REQUEST_SERVICE_TIER: Final = "anthropic.request.service_tier"
+ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
+ANTHROPIC_THINKING_TYPE: Final = "anthropic.thinking.type"  # enabled | adaptive | disabled | ...
+ANTHROPIC_THINKING_BUDGET_TOKENS: Final = "anthropic.thinking.budget_tokens"
+
 # --- evaluation -----------------------------------------------------------------------------------------------------
 GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
 GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
@@ -145,6 +151,21 @@ GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 LLMOTEL_CONTENT_TRUNCATED: Final = "llmotel.content.truncated"  # true when any content attribute was cut
 LLMOTEL_STREAM_ENDED_BY: Final = "llmotel.stream.ended_by"  # completed | closed | error | garbage_collected
 LLMOTEL_STREAM_CHUNKS: Final = "llmotel.stream.chunk_count"
+LLMOTEL_PROMPT_TEMPLATE: Final = "llmotel.prompt.template"  # the template text (chat templates as JSON); content
+LLMOTEL_PROMPT_RAG_QUERY_VARIABLES: Final = "llmotel.prompt.rag_query_variables"  # string[]: variable names
+LLMOTEL_PROMPT_RAG_CONTEXT_VARIABLES: Final = "llmotel.prompt.rag_context_variables"  # string[]: variable names
+LLMOTEL_PROMPT_TAGS: Final = "llmotel.prompt.tags"  # string[] of "key:value"
+LLMOTEL_TAGS: Final = "llmotel.tags"  # string[] of "key:value" (or "key")
+LLMOTEL_METADATA_PREFIX: Final = "llmotel.metadata."
+LLMOTEL_METRIC_PREFIX: Final = "llmotel.metric."
+# llmotel.span.kind: workflow | task | agent | tool | retrieval | embedding | llm | evaluation
+LLMOTEL_SPAN_KIND: Final = "llmotel.span.kind"
+LLMOTEL_SPAN_INPUT: Final = "llmotel.span.input"  # JSON; content
+LLMOTEL_SPAN_OUTPUT: Final = "llmotel.span.output"  # JSON; content
+LLMOTEL_EVALUATION_METRIC_TYPE: Final = "llmotel.evaluation.metric_type"  # score | categorical | boolean
+LLMOTEL_EVALUATION_ASSESSMENT: Final = "llmotel.evaluation.assessment"  # pass | fail
+LLMOTEL_EVALUATION_TAGS: Final = "llmotel.evaluation.tags"  # string[] of "key:value"
+LLMOTEL_EVALUATION_SOURCE: Final = "llmotel.evaluation.source"  # custom | <evaluator name>
 TRUNCATION_MARKER: Final = "…[llmotel: truncated {dropped} chars]"
 
 # --- metrics (v1.41 set) --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from llmotel import semconv as sc
 from llmotel._diagnostics import diagnostics
 from llmotel._version import __version__
+from llmotel.annotations import current_annotations
 from llmotel.config import Settings
 from llmotel.content import Truncator, to_json
 
@@ -138,8 +139,12 @@ class LLMCall:
         return self.telemetry.capture_content
 
     def start(self) -> Span:
-        """Start the span (CLIENT, ``{operation} {model}``) with every request attribute, so samplers see them."""
+        """Start the span (CLIENT, ``{operation} {model}``) with every request and annotation attribute."""
         name = f"{self.operation} {self.request_model}" if self.request_model else self.operation
+        annotations = current_annotations()
+        if annotations is not None:  # annotation_context(): prompt, tags, metadata, span name
+            self.start_attributes.update(annotations.span_attributes(self.telemetry.capture_content))
+            name = annotations.name or name
         self.span = span = self.telemetry.tracer.start_span(name, kind=_CLIENT, attributes=self.start_attributes)
         self.t0 = time.perf_counter()
         return span

@@ -182,7 +182,8 @@ def completion_prompt_messages(prompt: Any, cut: Truncator) -> list[Message]:
 
 def chat_output_message(msg: Any, cut: Truncator) -> Message:
     parts: list[Part] = []
-    reasoning = getattr(msg, "reasoning_content", None)  # OpenAI-compatible servers (e.g. DeepSeek) send this
+    extra = getattr(msg, "__pydantic_extra__", None)  # not getattr(): a missing field raises inside pydantic
+    reasoning = extra.get("reasoning_content") if extra else None  # OpenAI-compatible servers (e.g. DeepSeek)
     if isinstance(reasoning, str) and reasoning:
         parts.append({"type": sc.PART_REASONING, "content": cut.text(reasoning)})
     content = getattr(msg, "content", None)

@@ -45,16 +45,28 @@ def provider_for(client_type: type, host: str, default: str) -> str:
     return default
 
 
+_CLIENT_CACHE = "_llmotel_server"
+
+
 def server_of(client: Any, default_provider: str = sc.PROVIDER_OPENAI) -> tuple[str, str | None, int | None]:
-    """``(provider, server.address, server.port)`` for a client, cached per client class and base URL."""
+    """``(provider, server.address, server.port)`` for a client, cached on the client per base URL object."""
     url = client.base_url
-    key = (type(client), str(url))
+    cached = client.__dict__.get(_CLIENT_CACHE)
+    if cached is not None and cached[0] is url:
+        return cached[1]
+    found = _server_of(type(client), url, default_provider)
+    client.__dict__[_CLIENT_CACHE] = (url, found)
+    return found
+
+
+def _server_of(client_type: type, url: Any, default_provider: str) -> tuple[str, str | None, int | None]:
+    key = (client_type, str(url))
     found = _cache.get(key)
     if found is not None:
         return found
     host = url.host or None
     port = url.port or _DEFAULT_PORTS.get(url.scheme)
-    found = (provider_for(type(client), host or "", default_provider), host, port)
+    found = (provider_for(client_type, host or "", default_provider), host, port)
     if len(_cache) >= _MAX_CACHED:
         _cache.clear()
     _cache[key] = found
