@@ -79,13 +79,17 @@ def test_demo_offline_exports_to_otlp(otlp_receiver):
     assert "LOCAL STAND-IN" in result.stdout
     assert "A: OTLP over gRPC listens on port 4317 by default." in result.stdout
     assert "I don't know" in result.stdout
-    assert "└─ chat gpt-4o-mini" in result.stdout
+    assert "└─ generate_answer" in result.stdout
+    assert "└─ retrieval knowledge_base" in result.stdout
     spans = otlp_receiver.wait_for_spans(9, timeout=20)
-    chats = [s for s in spans if s.name == "chat gpt-4o-mini"]
+    chats = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"]
     workflows = {s.span_id for s in spans if s.name == "invoke_workflow rag_answer"}
     assert len(chats) == 3
     assert all(c.parent_span_id in workflows for c in chats)
     assert chats[0].resource["service.name"] == "llmotel-demo"
+    assert all(c.name == "generate_answer" for c in chats)
+    assert chats[0].attributes["gen_ai.prompt.name"] == "rag_answer"
+    assert chats[0].attributes["llmotel.prompt.rag_context_variables"] == ["article"]
 
 
 def test_instrumentor_entry_point():

@@ -18,7 +18,6 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
 
 import llmotel
 from llmotel import semconv as sc
@@ -41,6 +40,10 @@ SYSTEM_PROMPT = "Answer the question using only the context. If the context does
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+PROMPT_TEMPLATE = "Context: {article}\nQuestion: {user_question}"
+
+
+@llmotel.retrieval(name="knowledge_base")
 def retrieve(question: str, top_k: int = 2) -> list[dict[str, Any]]:
     """Keyword-overlap retrieval over the tiny knowledge base (scores in [0, 1])."""
     wanted = set(_WORD.findall(question.lower()))
@@ -52,27 +55,19 @@ def retrieve(question: str, top_k: int = 2) -> list[dict[str, Any]]:
     return [{**doc, "score": score} for score, doc in scored[:top_k]]
 
 
-def answer(client: Any, tracer: Any, model: str, question: str, stream: bool) -> str:
-    with tracer.start_as_current_span(
-        f"{sc.OP_INVOKE_WORKFLOW} rag_answer",
-        kind=SpanKind.INTERNAL,
-        attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: "rag_answer"},
-    ):
-        with tracer.start_as_current_span(
-            f"{sc.OP_RETRIEVAL} knowledge_base",
-            kind=SpanKind.CLIENT,
-            attributes={sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL, sc.GEN_AI_DATA_SOURCE_ID: "knowledge_base",
-                        sc.GEN_AI_RETRIEVAL_TOP_K: 2},
-        ) as span:
-            docs = retrieve(question)
-            span.set_attribute(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, question)
-            span.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, json.dumps([{"id": d["id"], "score": d["score"]}
-                                                                          for d in docs]))
-        context = " ".join(d["text"] for d in docs)
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Context: {context}\nQuestion: {question}"},
-        ]
+@llmotel.workflow(name="rag_answer")
+def answer(client: Any, model: str, question: str, stream: bool) -> str:
+    docs = retrieve(question)
+    article = " ".join(d["text"] for d in docs)
+    prompt = llmotel.Prompt(
+        template=PROMPT_TEMPLATE, id="rag_answer", variables={"user_question": question, "article": article},
+        rag_query_variables=["user_question"], rag_context_variables=["article"],
+    )
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": PROMPT_TEMPLATE.format(article=article, user_question=question)},
+    ]
+    with llmotel.annotation_context(prompt=prompt, name="generate_answer"):
         if not stream:
             response = client.chat.completions.create(model=model, messages=messages, temperature=0)
             return str(response.choices[0].message.content)
@@ -88,6 +83,10 @@ def _describe(span: ReadableSpan) -> str:
     attrs: Any = span.attributes or {}
     duration = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
     bits = [f"{span.name}  ({duration:.1f} ms)"]
+    if attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_CHAT and sc.GEN_AI_RESPONSE_MODEL in attrs:
+        bits.append(f"model={attrs[sc.GEN_AI_RESPONSE_MODEL]}")
+    if sc.GEN_AI_PROMPT_NAME in attrs:
+        bits.append(f"prompt={attrs[sc.GEN_AI_PROMPT_NAME]}@{attrs.get(sc.GEN_AI_PROMPT_VERSION)}")
     if sc.GEN_AI_USAGE_INPUT_TOKENS in attrs:
         bits.append(f"tokens in={attrs[sc.GEN_AI_USAGE_INPUT_TOKENS]} out={attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)}")
     if sc.GEN_AI_RESPONSE_FINISH_REASONS in attrs:
@@ -139,9 +138,8 @@ def main(question: str | None = None, stream: bool = False) -> int:
             print(f"              at {standin.base_url} (it quotes the best-matching context sentence; not a model)")
             client = openai.OpenAI(api_key="standin", base_url=standin.base_url, max_retries=0)
         stack.callback(client.close)
-        tracer = provider.get_tracer("llmotel.demo")
         for q in [question] if question else QUESTIONS:
-            print(f"\nQ: {q}\nA: {answer(client, tracer, model, q, stream)}")
+            print(f"\nQ: {q}\nA: {answer(client, model, q, stream)}")
     llmotel.flush()
     print("\nTrace tree:")
     print(trace_tree(list(collected.get_finished_spans())))
