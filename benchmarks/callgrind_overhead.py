@@ -9,6 +9,7 @@ start-up and imports cancel out. Prints instructions per call and llmotel's adde
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +28,8 @@ def instructions(mode: str, calls: int, stream: bool, chunks: int) -> int:
                str(HERE / "overhead.py"), "--once", "--mode", mode, "--calls", str(calls), "--chunks", str(chunks)]
         if stream:
             cmd.append("--stream")
-        result = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
+        result = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         found = re.search(r"Collected : (\d+)", result.stderr)
         if not found:
             raise RuntimeError(result.stderr[-2000:])

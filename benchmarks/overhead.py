@@ -1,17 +1,23 @@
-"""Per-call overhead of llmotel's OpenAI instrumentation, against baselines measured in the same run.
+"""Per-call overhead of llmotel's OpenAI and Anthropic instrumentation, against baselines measured in the same run.
 
-The real ``openai`` client talks to an in-process ``MockTransport`` (no network); spans go to a
-SimpleSpanProcessor with a no-op exporter; content capture is on. Printed:
+The real ``openai`` / ``anthropic`` client talks to an in-process ``MockTransport`` (no network); spans go to a
+SimpleSpanProcessor with a no-op exporter; content capture is on. Printed, per provider:
 
-- plain chat call: uninstrumented, bare span (one span with 12 attributes around the uninstrumented call),
+- plain call: uninstrumented, bare span (one span with 12 attributes around the uninstrumented call),
   llmotel; and llmotel's added time as a ratio of the bare span's added time (target <= 1.5);
-- streamed chat call with N chunks: added time per chunk (target <= 1 microsecond).
+- streamed call with N chunks: added time per chunk (target <= 1 microsecond).
+
+The anthropic client is built with its own tracing off (``open_telemetry=False``), so that the baselines measure
+only the SDK: with it on (the SDK default), even with no tracer provider, the SDK does per-call work under any
+current span (the bare baseline's), and llmotel turns that work off for the calls it traces, which would flatter
+llmotel. ``--anthropic-sdk-tracing`` keeps the SDK default instead.
 
 Wall-clock numbers on a shared machine are noisy: each figure is the best of several repeats. For
 repeatable per-call costs run one mode under callgrind with two call counts and divide the difference:
 
     valgrind --tool=callgrind python benchmarks/overhead.py --mode llmotel --calls 200 --once
     valgrind --tool=callgrind python benchmarks/overhead.py --mode llmotel --calls 1200 --once
+    (add --provider anthropic for the Anthropic client)
 """
 
 from __future__ import annotations
@@ -20,14 +26,22 @@ import argparse
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import anthropic
 import httpx2
 import openai
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 from llmotel.config import resolve
+from llmotel.instrumentation.anthropic import AnthropicInstrumentor
 from llmotel.instrumentation.openai import OpenAIInstrumentor
+
+Call = Callable[[Any], None]
+
+# --- OpenAI -----------------------------------------------------------------------------------------------------------
 
 MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant. Answer briefly."},
@@ -53,20 +67,17 @@ def stream_body(chunks: int) -> bytes:
     return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
 
 
-class NoopExporter(SpanExporter):
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
-
-
-def make_client(stream_chunks: int) -> openai.OpenAI:
-    streamed = stream_body(stream_chunks)
-
+def _transport(plain: bytes, streamed: bytes) -> httpx2.MockTransport:
     def handler(request: httpx2.Request) -> httpx2.Response:
         if b'"stream":true' in request.content or b'"stream": true' in request.content:
             return httpx2.Response(200, content=streamed, headers={"content-type": "text/event-stream"})
-        return httpx2.Response(200, content=COMPLETION, headers={"content-type": "application/json"})
+        return httpx2.Response(200, content=plain, headers={"content-type": "application/json"})
 
-    http_client = httpx2.Client(transport=httpx2.MockTransport(handler))
+    return httpx2.MockTransport(handler)
+
+
+def make_openai_client(stream_chunks: int) -> openai.OpenAI:
+    http_client = httpx2.Client(transport=_transport(COMPLETION, stream_body(stream_chunks)))
     return openai.OpenAI(api_key="bench", max_retries=0, http_client=http_client)
 
 
@@ -79,19 +90,98 @@ def stream_call(client: openai.OpenAI) -> None:
         pass
 
 
-def bare_span(provider: TracerProvider, call: Callable[[openai.OpenAI], None]) -> Callable[[openai.OpenAI], None]:
+# --- Anthropic --------------------------------------------------------------------------------------------------------
+
+CLAUDE = "claude-haiku-4-5"
+CLAUDE_SYSTEM = "You are a helpful assistant. Answer briefly."
+CLAUDE_MESSAGES = [{"role": "user", "content": "What is OpenTelemetry and why would I use it for LLM applications?"}]
+CLAUDE_USAGE = {"input_tokens": 31, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                "output_tokens": 14, "service_tier": "standard"}
+CLAUDE_MESSAGE = json.dumps({
+    "id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-haiku-4-5-20251001",
+    "content": [{"type": "text", "text": "OpenTelemetry is a vendor-neutral standard for traces, metrics and logs."}],
+    "stop_reason": "end_turn", "stop_sequence": None, "usage": CLAUDE_USAGE,
+}).encode()
+
+
+def claude_stream_body(chunks: int) -> bytes:
+    """``chunks`` events: message_start, a text block of ``chunks - 5`` deltas, message_delta, message_stop."""
+    start = {"id": "msg_bench", "type": "message", "role": "assistant", "model": "claude-haiku-4-5-20251001",
+             "content": [], "stop_reason": None, "stop_sequence": None, "usage": {**CLAUDE_USAGE, "output_tokens": 1}}
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": start}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+    ]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": f"tok{i} "}})
+               for i in range(chunks - 5)]
+    events += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                           "usage": {"output_tokens": chunks}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
+
+
+ANTHROPIC_SDK_TRACING = {"on": False}
+
+
+def make_anthropic_client(stream_chunks: int) -> anthropic.Anthropic:
+    http_client = httpx2.Client(transport=_transport(CLAUDE_MESSAGE, claude_stream_body(stream_chunks)))
+    sdk_tracing = None if ANTHROPIC_SDK_TRACING["on"] else False  # None: the SDK default (environment, else on)
+    return anthropic.Anthropic(api_key="bench", max_retries=0, http_client=http_client, open_telemetry=sdk_tracing)
+
+
+def claude_plain_call(client: anthropic.Anthropic) -> None:
+    client.messages.create(model=CLAUDE, max_tokens=64, system=CLAUDE_SYSTEM, messages=CLAUDE_MESSAGES)
+
+
+def claude_stream_call(client: anthropic.Anthropic) -> None:
+    for _ in client.messages.create(
+        model=CLAUDE, max_tokens=64, system=CLAUDE_SYSTEM, messages=CLAUDE_MESSAGES, stream=True
+    ):
+        pass
+
+
+# --- harness ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    make_client: Callable[[int], Any]
+    plain: Call
+    stream: Call
+    instrumentor: type[Any]
+
+
+TARGETS = {
+    "openai": Target("OpenAI chat call", make_openai_client, plain_call, stream_call, OpenAIInstrumentor),
+    "anthropic": Target("Anthropic messages call", make_anthropic_client, claude_plain_call, claude_stream_call,
+                        AnthropicInstrumentor),
+}
+
+
+class NoopExporter(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def bare_span(provider: TracerProvider, call: Call) -> Call:
     """The baseline: one span with 12 attributes around the uninstrumented call."""
     tracer = provider.get_tracer("bench")
     attributes = {f"bench.attr{i}": i for i in range(12)}
 
-    def traced(client: openai.OpenAI) -> None:
-        with tracer.start_as_current_span("chat gpt-4o-mini", attributes=attributes):
+    def traced(client: Any) -> None:
+        with tracer.start_as_current_span("chat model", attributes=attributes):
             call(client)
 
     return traced
 
 
-def best_per_call(fn: Callable[[openai.OpenAI], None], client: openai.OpenAI, calls: int, repeats: int) -> float:
+def best_per_call(fn: Call, client: Any, calls: int, repeats: int) -> float:
     for _ in range(min(calls, 50)):
         fn(client)
     best = float("inf")
@@ -103,13 +193,13 @@ def best_per_call(fn: Callable[[openai.OpenAI], None], client: openai.OpenAI, ca
     return best
 
 
-def measure(calls: int, repeats: int, chunks: int) -> dict[str, float]:
-    client = make_client(chunks)
+def measure(target: Target, calls: int, repeats: int, chunks: int) -> dict[str, float]:
+    client = target.make_client(chunks)
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(NoopExporter()))
-    instrumentor = OpenAIInstrumentor()
+    instrumentor = target.instrumentor()
     results = {}
-    for name, call in (("plain", plain_call), ("stream", stream_call)):
+    for name, call in (("plain", target.plain), ("stream", target.stream)):
         results[f"{name}_uninstrumented"] = best_per_call(call, client, calls, repeats)
         results[f"{name}_bare_span"] = best_per_call(bare_span(provider, call), client, calls, repeats)
         instrumentor.instrument(tracer_provider=provider, settings=resolve(env={}, capture_content=True))
@@ -118,17 +208,17 @@ def measure(calls: int, repeats: int, chunks: int) -> dict[str, float]:
     return results
 
 
-def report(r: dict[str, float], chunks: int) -> None:
+def report(target: Target, r: dict[str, float], chunks: int) -> None:
     us = 1e6
     bare_added = r["plain_bare_span"] - r["plain_uninstrumented"]
     ours_added = r["plain_llmotel"] - r["plain_uninstrumented"]
-    print("plain chat call (per call):")
+    print(f"plain {target.label} (per call):")
     print(f"  uninstrumented     {r['plain_uninstrumented'] * us:8.1f} us")
     print(f"  bare span baseline {r['plain_bare_span'] * us:8.1f} us   (+{bare_added * us:.1f} us)")
     print(f"  llmotel            {r['plain_llmotel'] * us:8.1f} us   (+{ours_added * us:.1f} us)")
     print(f"  llmotel added / bare span added = {ours_added / bare_added:.2f}   (target <= 1.5)")
     stream_added = r["stream_llmotel"] - r["stream_bare_span"]
-    print(f"streamed chat call, {chunks} chunks (per call):")
+    print(f"streamed {target.label}, {chunks} chunks (per call):")
     print(f"  uninstrumented     {r['stream_uninstrumented'] * us:8.1f} us")
     print(f"  bare span baseline {r['stream_bare_span'] * us:8.1f} us")
     print(f"  llmotel            {r['stream_llmotel'] * us:8.1f} us")
@@ -140,24 +230,34 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--chunks", type=int, default=200)
+    parser.add_argument("--provider", choices=[*TARGETS, "all"], default=None,
+                        help="which client to measure (default: all; with --once: openai)")
     parser.add_argument("--mode", choices=["uninstrumented", "bare", "llmotel"], default=None,
                         help="with --once: run only this mode (for callgrind)")
     parser.add_argument("--stream", action="store_true", help="with --once: streamed calls")
     parser.add_argument("--once", action="store_true", help="run --calls calls of --mode once, print nothing")
+    parser.add_argument("--anthropic-sdk-tracing", action="store_true",
+                        help="keep the anthropic SDK's own tracing at its default (on) instead of off")
     args = parser.parse_args()
+    ANTHROPIC_SDK_TRACING["on"] = args.anthropic_sdk_tracing
     if args.once:
-        client = make_client(args.chunks)
+        target = TARGETS[args.provider if args.provider in TARGETS else "openai"]
+        client = target.make_client(args.chunks)
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(NoopExporter()))
-        call = stream_call if args.stream else plain_call
+        call = target.stream if args.stream else target.plain
         if args.mode == "bare":
             call = bare_span(provider, call)
         elif args.mode == "llmotel":
-            OpenAIInstrumentor().instrument(tracer_provider=provider, settings=resolve(env={}))
+            target.instrumentor().instrument(tracer_provider=provider, settings=resolve(env={}))
         for _ in range(args.calls):
             call(client)
         return
-    report(measure(args.calls, args.repeats, args.chunks), args.chunks)
+    names = list(TARGETS) if args.provider in (None, "all") else [args.provider]
+    for i, name in enumerate(names):
+        if i:
+            print()
+        report(TARGETS[name], measure(TARGETS[name], args.calls, args.repeats, args.chunks), args.chunks)
 
 
 if __name__ == "__main__":

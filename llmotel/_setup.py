@@ -36,6 +36,7 @@ logger = logging.getLogger("llmotel")
 #: instrumentation name -> (SDK module it needs, "module:Instrumentor")
 INSTRUMENTORS: Mapping[str, tuple[str, str]] = {
     "openai": ("openai", "llmotel.instrumentation.openai:OpenAIInstrumentor"),
+    "anthropic": ("anthropic", "llmotel.instrumentation.anthropic:AnthropicInstrumentor"),
 }
 _CONSOLE_DELAY_MS = 200
 

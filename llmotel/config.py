@@ -12,7 +12,7 @@ from llmotel.errors import ConfigurationError
 
 PROTOCOLS = ("grpc", "http/protobuf")
 EXPORTERS = ("otlp", "console", "none")
-INSTRUMENTATIONS = ("openai",)
+INSTRUMENTATIONS = ("openai", "anthropic")
 #: Names of built-in evaluators; filled as evaluators land. Unknown names are a ConfigurationError.
 BUILTIN_EVALUATORS: tuple[str, ...] = ()
 
@@ -146,8 +146,12 @@ def _choice(setting: str, raw: str, accepted: Sequence[str]) -> str:
     return low
 
 
-def resolve(env: Mapping[str, str] | None = None, **kwargs: Any) -> Settings:
-    """Build :class:`Settings` from explicit arguments (``None`` means "not given"), then env, then defaults."""
+def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = True, **kwargs: Any) -> Settings:
+    """Build :class:`Settings` from explicit arguments (``None`` means "not given"), then env, then defaults.
+
+    ``capture_default`` is the content-capture default when nothing sets it: on for ``enable()``, off for an
+    instrumentor started on its own (e.g. by ``opentelemetry-instrument``), as the GenAI conventions expect.
+    """
     env = os.environ if env is None else env
     unknown = set(kwargs) - set(Settings.names())
     if unknown:
@@ -191,7 +195,7 @@ def resolve(env: Mapping[str, str] | None = None, **kwargs: Any) -> Settings:
     console = pick("console", parse_bool)
     values["console"] = (exporter == "console") if console is None else bool(console)
     capture = pick("capture_content", parse_capture_mode, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
-    values["capture_content"] = True if capture is None else bool(capture)
+    values["capture_content"] = capture_default if capture is None else bool(capture)
     instrument = pick("instrument", lambda s, r: _names(s, r, INSTRUMENTATIONS))
     if instrument is not None and not isinstance(instrument, tuple):
         instrument = _names("instrument", instrument, INSTRUMENTATIONS)
@@ -228,6 +232,6 @@ def _check_types(values: Mapping[str, Any]) -> None:
             raise ConfigurationError(name, values[name], "True or False")
 
 
-def from_env() -> Settings:
-    """Settings from the environment only (used by ``opentelemetry-instrument`` and ``llmotel run``)."""
-    return resolve()
+def from_env(capture_default: bool = True) -> Settings:
+    """Settings from the environment only (used by ``opentelemetry-instrument`` and manual spans)."""
+    return resolve(capture_default=capture_default)

@@ -43,7 +43,7 @@ def _default(obj: object) -> Any:
     dump = getattr(obj, "model_dump", None)
     if callable(dump):
         try:
-            return dump(mode="json", exclude_unset=True)
+            return dump(mode="json", exclude_unset=True, warnings=False)  # never warn on the user's behalf
         except Exception:  # an exotic model: fall back to its repr
             pass
     return repr(obj)
@@ -55,6 +55,40 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_
 def to_json(value: Any) -> str:
     """Compact JSON; objects JSON cannot represent become their pydantic dump or ``repr``."""
     return _ENCODER.encode(value)
+
+
+_encode_string = json.encoder.encode_basestring  # C-accelerated; what the encoder uses with ensure_ascii=False
+
+
+def text_messages_json(messages: list[tuple[str, str]], cut: Truncator) -> str | None:
+    """Fast path for the common case: ``(role, text)`` pairs straight to the same JSON :func:`to_json` makes.
+
+    Returns None when a text exceeds the limit (the general path then cuts it and marks it).
+    """
+    out = []
+    for role, text in messages:
+        if len(text) > cut.text_limit:
+            return None
+        out.append(f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(text)}}}]}}')
+    return "[" + ",".join(out) + "]"
+
+
+_SIMPLE_MESSAGE_KEYS = frozenset({"role", "content"})
+
+
+def plain_messages_json(messages: Any, cut: Truncator) -> str | None:
+    """JSON for request messages that are all plain ``{"role": str, "content": str}`` dicts; else None."""
+    if not isinstance(messages, list):
+        return None
+    pairs = []
+    for msg in messages:
+        if type(msg) is not dict or msg.keys() != _SIMPLE_MESSAGE_KEYS:
+            return None
+        role, content = msg["role"], msg["content"]
+        if type(role) is not str or type(content) is not str:
+            return None
+        pairs.append((role, content))
+    return text_messages_json(pairs, cut)
 
 
 def as_text(value: Any) -> str:

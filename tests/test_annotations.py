@@ -244,3 +244,14 @@ def test_annotate_ended_span_raises(manual):
 
 def test_annotate_without_tracing_is_a_no_op():
     llmotel.annotate(metadata={"x": 1}, output="fine")  # no span, no error
+
+
+def test_annotation_context_on_anthropic_spans(traced, anthropic_client):
+    with llmotel.annotation_context(prompt=rag_prompt("claude?"), name="claude_answer"):
+        anthropic_client.messages.create(model="claude-sonnet-4-5", max_tokens=50,
+                                         messages=[{"role": "user", "content": "hi"}])
+    span = traced.one()
+    assert span.name == "claude_answer"
+    assert attrs(span)[sc.GEN_AI_PROVIDER_NAME] == "anthropic"
+    assert attrs(span)["gen_ai.prompt.variable.user_question"] == "claude?"
+    assert attrs(span)[sc.LLMOTEL_PROMPT_RAG_CONTEXT_VARIABLES] == ("article",)

@@ -185,3 +185,61 @@ def test_suppressed_instrumentation_is_untraced(traced, openai_client):
     with suppress_instrumentation():
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     assert traced.llm_spans() == []
+
+
+def test_standalone_instrumentor_keeps_content_opt_in(openai_client, monkeypatch):
+    """Started on its own (as opentelemetry-instrument does), content capture follows the GenAI convention."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "secret"}])
+    instrumentor.uninstrument()
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
+    instrumentor.instrument(tracer_provider=provider)
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "shared"}])
+    instrumentor.uninstrument()
+    first, second = exporter.get_finished_spans()
+    assert "secret" not in repr(attrs(first))
+    assert sc.GEN_AI_INPUT_MESSAGES in attrs(second)
+
+
+def test_span_is_current_during_the_http_request(traced, fake_provider):
+    from opentelemetry import trace
+
+    seen = []
+    hooks = {"request": [lambda request: seen.append(trace.get_current_span())]}
+    http_client = openai.DefaultHttpxClient(event_hooks=hooks)  # httpx (openai 1.x, 2.x) or httpx2 (3.x)
+    client = openai.OpenAI(api_key="k", base_url=fake_provider.openai_base_url, max_retries=0, http_client=http_client)
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert seen[0].get_span_context().span_id == traced.one().context.span_id
+
+
+def test_raw_responses_of_other_endpoints(traced, openai_client):
+    raw = openai_client.responses.with_raw_response.create(model="gpt-4.1-mini", input="Hi")
+    emb = openai_client.embeddings.with_raw_response.create(model="text-embedding-3-small", input="a")
+    with openai_client.responses.with_streaming_response.create(model="gpt-4.1-mini", input="Hi",
+                                                                stream=True) as resp:
+        events = list(resp.parse())
+    one, two, three = traced.llm_spans()
+    assert attrs(one)[sc.GEN_AI_RESPONSE_ID] == raw.parse().id
+    assert attrs(two)[sc.GEN_AI_USAGE_INPUT_TOKENS] == emb.parse().usage.prompt_tokens
+    assert attrs(three)[sc.GEN_AI_RESPONSE_ID] == events[-1].response.id
+    assert attrs(three)[sc.LLMOTEL_STREAM_ENDED_BY] == "completed"
+
+
+def test_refusal_recorded(traced, openai_client, fake_provider):
+    from tests.fake_providers import Reply
+
+    body = {"id": "chatcmpl-r", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": None, "refusal": "I can't help with that."}}]}
+    fake_provider.script(Reply(body=body))
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    parts = json.loads(attrs(traced.one())[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"]
+    assert parts == [{"type": "refusal", "content": "I can't help with that."}]

@@ -96,3 +96,29 @@ def test_odd_streams(instrument, openai_client, fake_provider, chunks):
     compare(instrument, fake_provider, Reply(events=[(None, c) for c in chunks] + [(None, "[DONE]")]),
             lambda: openai_client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}],
                                                           stream=True))
+
+
+output_item = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "function_call", "reasoning", "web_search_call", "new_item_type"])},
+    optional={
+        "id": maybe(st.text(max_size=8)), "role": st.just("assistant"), "status": maybe(st.just("completed")),
+        "content": maybe(st.lists(st.fixed_dictionaries({"type": maybe(st.sampled_from(["output_text", "refusal"]))},
+                                                        optional={"text": maybe(st.text(max_size=20)),
+                                                                  "refusal": maybe(st.text(max_size=5)),
+                                                                  "annotations": st.just([])}), max_size=2)),
+        "call_id": maybe(st.text(max_size=8)), "name": maybe(st.text(max_size=8)),
+        "arguments": maybe(st.text(max_size=20)), "summary": json_value,
+    },
+)
+response_body = st.fixed_dictionaries({"object": st.just("response")}, optional={
+    "id": maybe(st.text(max_size=10)), "model": maybe(st.text(max_size=10)), "created_at": maybe(st.integers(0, 9)),
+    "status": maybe(st.sampled_from(["completed", "incomplete", "failed"])), "incomplete_details": json_value,
+    "output": maybe(st.lists(output_item, max_size=3)), "usage": json_value, "error": json_value,
+})
+
+
+@PROPERTY_SETTINGS
+@given(body=response_body)
+def test_odd_responses(instrument, openai_client, fake_provider, body):
+    compare(instrument, fake_provider, Reply(body=body),
+            lambda: openai_client.responses.create(model="m", input="x"))

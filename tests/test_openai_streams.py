@@ -114,12 +114,12 @@ def test_next_protocol(traced, openai_client):
 
 def test_dropped_mid_stream_records_error(traced, openai_client, fake_provider):
     fake_provider.script(Reply(drop_after_chunks=2))
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(Exception) as raised:  # APIConnectionError (openai 3.x) or the raw httpx error (1.x, 2.x)
         for _ in openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True):
             pass
     span = traced.one()
     assert attrs(span)[sc.LLMOTEL_STREAM_ENDED_BY] == "error"
-    assert attrs(span)[sc.ERROR_TYPE] == "APIConnectionError"
+    assert attrs(span)[sc.ERROR_TYPE] == type(raised.value).__qualname__
 
 
 def test_span_ends_once_whatever_happens_after(traced, openai_client):
@@ -177,12 +177,12 @@ async def test_async_break_and_close(traced, async_openai_client):
 
 async def test_async_error_mid_stream(traced, async_openai_client, fake_provider):
     fake_provider.script(Reply(drop_after_chunks=1))
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(Exception) as raised:
         async for _ in await async_openai_client.chat.completions.create(
             model="gpt-4o-mini", messages=USER, stream=True
         ):
             pass
-    assert attrs(traced.one())[sc.ERROR_TYPE] == "APIConnectionError"
+    assert attrs(traced.one())[sc.ERROR_TYPE] == type(raised.value).__qualname__
 
 
 async def test_async_stream_helper(traced, async_openai_client):

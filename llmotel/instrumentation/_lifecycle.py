@@ -24,6 +24,10 @@ from llmotel.content import Truncator, to_json
 _CLIENT = SpanKind.CLIENT
 
 
+def _json(value: Any) -> str:
+    return value if isinstance(value, str) else to_json(value)
+
+
 def _is_count(value: Any) -> bool:
     return type(value) is int and value >= 0
 
@@ -120,10 +124,11 @@ class LLMCall:
         self.start_attributes = attrs
         self.attributes: dict[str, Any] = {}
         self.cut = Truncator(telemetry.text_limit, telemetry.blob_limit)
-        self.input_messages: list[dict[str, Any]] | None = None
+        # Content: message lists, or JSON already rendered by an adapter's fast path.
+        self.input_messages: list[dict[str, Any]] | str | None = None
         self.system_instructions: list[dict[str, Any]] | None = None
         self.tool_definitions: list[dict[str, Any]] | None = None
-        self.output_messages: list[dict[str, Any]] | None = None
+        self.output_messages: list[dict[str, Any]] | str | None = None
         self.response_model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -204,9 +209,9 @@ class LLMCall:
         if self.system_instructions:
             attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = to_json(self.system_instructions)
         if self.input_messages is not None:
-            attrs[sc.GEN_AI_INPUT_MESSAGES] = to_json(self.input_messages)
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = _json(self.input_messages)
         if self.output_messages is not None:
-            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = to_json(self.output_messages)
+            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = _json(self.output_messages)
         if self.tool_definitions:
             attrs[sc.GEN_AI_TOOL_DEFINITIONS] = to_json(self.tool_definitions)
         if self.cut.truncated:

@@ -17,22 +17,26 @@ What the user gets back is exactly what the SDK returns:
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from llmotel._diagnostics import diagnostics
+from llmotel.config import Settings, from_env
 from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
-from llmotel.instrumentation._stream import Accumulator, AsyncTracedIterator, TracedIterator
+from llmotel.instrumentation._stream import ENDED_CLOSED, Accumulator, AsyncTracedIterator, StreamState, traced_chunks
 
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 _ORIGINAL = "__llmotel_original__"
 _CALL_ATTR = "_llmotel_call"
+_STATE_ATTR = "_llmotel_stream"
 
 
 class Adapter(Protocol):
@@ -82,7 +86,7 @@ def _finish(adapter: Adapter, call: LLMCall, result: Any, options: Any, is_async
                 _defer_to_raw_response(adapter, call, result)
                 return
             result = result.parse()  # cached by the SDK: the user's own parse() returns this same object
-        if hasattr(result, "_iterator"):
+        if _is_stream(result):
             _trace_stream(adapter, call, result, is_async)
             return
         adapter.on_response(call, result)
@@ -91,9 +95,28 @@ def _finish(adapter: Adapter, call: LLMCall, result: Any, options: Any, is_async
     call.end()
 
 
+_lazy_iterator_classes: dict[type, bool] = {}  # bounded: a handful of SDK classes
+
+
+def _is_stream(result: Any) -> bool:
+    # Not hasattr(): on a pydantic model a missing attribute raises inside __getattr__, which is slow.
+    if "_iterator" in getattr(result, "__dict__", ()):
+        return True  # openai: set in __init__
+    # anthropic 2.x: a cached_property on the class, made on first use.
+    cls = type(result)
+    lazy = _lazy_iterator_classes.get(cls)
+    if lazy is None:
+        lazy = any("_iterator" in klass.__dict__ for klass in cls.__mro__)
+        if len(_lazy_iterator_classes) < 256:
+            _lazy_iterator_classes[cls] = lazy
+    return lazy
+
+
 def _trace_stream(adapter: Adapter, call: LLMCall, stream: Any, is_async: bool) -> None:
-    iterator_cls = AsyncTracedIterator if is_async else TracedIterator
-    stream._iterator = iterator_cls(stream._iterator, call, adapter.accumulator(call))
+    state = StreamState(call, adapter.accumulator(call))
+    chunks = stream._iterator
+    stream._iterator = AsyncTracedIterator(chunks, state) if is_async else traced_chunks(chunks, state)
+    stream.__dict__[_STATE_ATTR] = state  # for the patched close()
 
 
 def _defer_to_raw_response(adapter: Adapter, call: LLMCall, response: Any) -> None:
@@ -156,9 +179,9 @@ def make_async_request(original: Callable[..., Any], adapter: Adapter, telemetry
 def _stream_close(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def close(self: Any) -> Any:
-        it = self.__dict__.get("_iterator")
-        if isinstance(it, (TracedIterator, AsyncTracedIterator)):
-            it.close()
+        state = self.__dict__.get(_STATE_ATTR)
+        if state is not None:
+            state.finish(ENDED_CLOSED)
         return original(self)
 
     setattr(close, _ORIGINAL, original)
@@ -172,7 +195,7 @@ def _take_call(response: Any) -> tuple[Adapter, LLMCall] | None:
 def _after_parse(pending: tuple[Adapter, LLMCall], parsed: Any, is_async: bool) -> None:
     adapter, call = pending
     try:
-        if hasattr(parsed, "_iterator"):
+        if _is_stream(parsed):
             _trace_stream(adapter, call, parsed, is_async)
             return
         adapter.on_response(call, parsed)
@@ -277,3 +300,33 @@ def _async_response_close(original: Callable[..., Any]) -> Callable[..., Any]:
 
     setattr(close, _ORIGINAL, original)
     return close
+
+
+class StainlessInstrumentor(BaseInstrumentor):
+    """A ``BaseInstrumentor`` for one Stainless SDK: subclasses name the SDK module and the adapter class.
+
+    ``instrument(tracer_provider=..., meter_provider=..., settings=...)``; without ``settings`` (e.g. started by
+    ``opentelemetry-instrument``) the ``LLMOTEL_*`` / ``OTEL_*`` environment decides, and content capture is
+    opt-in, as in the GenAI conventions.
+    """
+
+    sdk_module: str
+    adapter_class: Callable[[], Adapter]
+    dependencies: tuple[str, ...]
+
+    def __init__(self) -> None:
+        # BaseInstrumentor is a singleton whose __init__ runs on every construction: keep the first patcher.
+        if not hasattr(self, "_patcher"):
+            self._patcher = Patcher()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self.dependencies
+
+    def _instrument(self, **kwargs: Any) -> None:
+        settings: Settings = kwargs.get("settings") or from_env(capture_default=False)
+        telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        sdk = importlib.import_module(self.sdk_module)
+        patch_stainless_module(self._patcher, sdk, self.adapter_class(), telemetry)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._patcher.unpatch_all()

@@ -2,8 +2,8 @@
 
 The SDK's own stream object is returned to the user unchanged (same type, same identity); only its private
 ``_iterator`` is replaced by one of these, which feeds every chunk to the adapter's accumulator and ends the
-span exactly once: on exhaustion, error, ``close()``/``aclose()``/context exit (see ``_stainless``), or when
-garbage-collected after a ``break``.
+span exactly once (:class:`StreamState`): on exhaustion, error, ``close()``/``aclose()``/context exit (see
+``_stainless``), or when garbage-collected after a ``break`` or without ever being read.
 """
 
 from __future__ import annotations
@@ -30,10 +30,14 @@ class Accumulator(Protocol):
     def finish(self, call: LLMCall) -> None: ...
 
 
-class _Finalizer:
-    """Shared by the sync and async iterators: counts chunks, records the first, ends the call once."""
+class StreamState:
+    """One traced stream: counts chunks, records the first, feeds the accumulator, ends the call once.
 
-    __slots__ = ("acc", "call", "chunks", "failed")
+    Also the garbage-collection path: when the stream (and so this state) is collected before it ended,
+    ``__del__`` ends the span with ``ended_by=garbage_collected``.
+    """
+
+    __slots__ = ("__weakref__", "acc", "call", "chunks", "failed")
 
     def __init__(self, call: LLMCall, acc: Accumulator) -> None:
         self.call = call
@@ -45,13 +49,16 @@ class _Finalizer:
         if self.chunks == 0:
             self.call.first_chunk_at = time.perf_counter()
         self.chunks += 1
-        if self.failed:
-            return
-        try:
-            self.acc.add(chunk)
-        except Exception as exc:  # an unknown chunk shape: keep streaming, record less
-            self.failed = True
-            diagnostics.report("stream_chunk", "could not read a stream chunk; output not recorded", exc)
+        if not self.failed:
+            try:
+                self.acc.add(chunk)
+            except Exception as exc:
+                self.chunk_failed(exc)
+
+    def chunk_failed(self, exc: Exception) -> None:
+        """An unknown chunk shape: keep streaming, stop recording output."""
+        self.failed = True
+        diagnostics.report("stream_chunk", "could not read a stream chunk; output not recorded", exc)
 
     def finish(self, ended_by: str, error: BaseException | None = None) -> None:
         call = self.call
@@ -68,47 +75,42 @@ class _Finalizer:
         except Exception as exc:
             diagnostics.report("span_end", "could not end an LLM span", exc)
 
-
-class TracedIterator:
-    """Wraps a sync chunk iterator; see the module docstring."""
-
-    __slots__ = ("_fin", "_it")
-
-    def __init__(self, it: Iterator[Any], call: LLMCall, acc: Accumulator) -> None:
-        self._it = it
-        self._fin = _Finalizer(call, acc)
-
-    def __iter__(self) -> TracedIterator:
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            chunk = next(self._it)
-        except StopIteration:
-            self._fin.finish(ENDED_COMPLETED)
-            raise
-        except BaseException as exc:
-            self._fin.finish(ENDED_ERROR, exc)
-            raise
-        self._fin.add(chunk)
-        return chunk
-
-    def close(self) -> None:
-        """The user closed the stream (``close()`` or context exit) before or after reading it all."""
-        self._fin.finish(ENDED_CLOSED)
-
     def __del__(self) -> None:
-        self._fin.finish(ENDED_GC)
+        self.finish(ENDED_GC)
+
+
+def traced_chunks(it: Iterator[Any], state: StreamState) -> Iterator[Any]:
+    """Yields the SDK's chunks unchanged; the bookkeeping is inlined because it runs once per chunk."""
+    add = state.acc.add
+    try:
+        for chunk in it:
+            if state.chunks == 0:
+                state.call.first_chunk_at = time.perf_counter()
+            state.chunks += 1
+            if not state.failed:
+                try:
+                    add(chunk)
+                except Exception as exc:
+                    state.chunk_failed(exc)
+            yield chunk
+    except GeneratorExit:  # dropped after a break (a close() has already ended the call as "closed")
+        state.finish(ENDED_GC)
+        raise
+    except BaseException as exc:
+        state.finish(ENDED_ERROR, exc)
+        raise
+    state.finish(ENDED_COMPLETED)
 
 
 class AsyncTracedIterator:
-    """Wraps an async chunk iterator; see the module docstring."""
+    """Wraps an async chunk iterator (a class, not an async generator, so that garbage collection needs no
+    event loop)."""
 
-    __slots__ = ("_fin", "_it")
+    __slots__ = ("_it", "_state")
 
-    def __init__(self, it: AsyncIterator[Any], call: LLMCall, acc: Accumulator) -> None:
+    def __init__(self, it: AsyncIterator[Any], state: StreamState) -> None:
         self._it = it
-        self._fin = _Finalizer(call, acc)
+        self._state = state
 
     def __aiter__(self) -> AsyncTracedIterator:
         return self
@@ -117,16 +119,10 @@ class AsyncTracedIterator:
         try:
             chunk = await self._it.__anext__()
         except StopAsyncIteration:
-            self._fin.finish(ENDED_COMPLETED)
+            self._state.finish(ENDED_COMPLETED)
             raise
         except BaseException as exc:
-            self._fin.finish(ENDED_ERROR, exc)
+            self._state.finish(ENDED_ERROR, exc)
             raise
-        self._fin.add(chunk)
+        self._state.add(chunk)
         return chunk
-
-    def close(self) -> None:
-        self._fin.finish(ENDED_CLOSED)
-
-    def __del__(self) -> None:
-        self._fin.finish(ENDED_GC)

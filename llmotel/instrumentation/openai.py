@@ -8,17 +8,14 @@ endpoints: ``/chat/completions`` (incl. ``parse`` and the ``stream()`` helpers),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-
 from llmotel import semconv as sc
-from llmotel.config import Settings, from_env
 from llmotel.content import Message, Part, Truncator, generic_part, message, text_part, tool_call_part
 from llmotel.instrumentation import _openai_content as oc
 from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
-from llmotel.instrumentation._stainless import Patcher, patch_stainless_module
+from llmotel.instrumentation._stainless import StainlessInstrumentor
 from llmotel.instrumentation._stream import Accumulator
 from llmotel.instrumentation.providers import server_of
 
@@ -81,7 +78,7 @@ def _chat_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) ->
     elif isinstance(body.get("modalities"), list) and "audio" in body["modalities"]:
         attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_SPEECH
     if call.capture_content:
-        call.input_messages = oc.chat_input_messages(body.get("messages"), call.cut)
+        call.input_messages = oc.chat_input_messages_json(body.get("messages"), call.cut)
         call.tool_definitions = oc.tool_definitions(body.get("tools"))
 
 
@@ -184,7 +181,7 @@ def _chat_response(call: LLMCall, response: Any) -> None:
     call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
     _usage_chat(call, getattr(response, "usage", None))
     if call.capture_content:
-        call.output_messages = [oc.chat_output_message(c.message, call.cut) for c in choices]
+        call.output_messages = oc.chat_output_messages_json(choices, call.cut)
 
 
 def _responses_finish_reason(response: Any, called_function: bool) -> str:
@@ -455,30 +452,12 @@ class OpenAIAdapter:
         return factory() if factory is not None else _NoStream()
 
 
-class OpenAIInstrumentor(BaseInstrumentor):
-    """Traces the ``openai`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``.
+class OpenAIInstrumentor(StainlessInstrumentor):
+    """Traces the ``openai`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``."""
 
-    ``instrument(tracer_provider=..., meter_provider=..., settings=...)``; without ``settings`` the
-    ``LLMOTEL_*`` / ``OTEL_*`` environment decides (content capture, limits, metrics).
-    """
-
-    def __init__(self) -> None:
-        # BaseInstrumentor is a singleton whose __init__ runs on every construction: keep the first patcher.
-        if not hasattr(self, "_patcher"):
-            self._patcher = Patcher()
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("openai >= 1.0",)
-
-    def _instrument(self, **kwargs: Any) -> None:
-        import openai
-
-        settings: Settings = kwargs.get("settings") or from_env()
-        telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
-        patch_stainless_module(self._patcher, openai, OpenAIAdapter(), telemetry)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._patcher.unpatch_all()
+    sdk_module = "openai"
+    adapter_class = OpenAIAdapter
+    dependencies = ("openai >= 1.0",)  # tested: 1.109, 2.54, 3.54
 
 
 __all__ = ["OpenAIAdapter", "OpenAIInstrumentor"]

@@ -50,7 +50,8 @@ _CLIENT_CACHE = "_llmotel_server"
 
 def server_of(client: Any, default_provider: str = sc.PROVIDER_OPENAI) -> tuple[str, str | None, int | None]:
     """``(provider, server.address, server.port)`` for a client, cached on the client per base URL object."""
-    url = client.base_url
+    # The private attribute first: openai's public `base_url` property does work on every access.
+    url = client.__dict__.get("_base_url") or client.base_url
     cached = client.__dict__.get(_CLIENT_CACHE)
     if cached is not None and cached[0] is url:
         return cached[1]

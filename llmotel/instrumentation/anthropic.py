@@ -1,0 +1,392 @@
+"""Anthropic adapter: request options -> LLMCall, Message / stream events -> LLMCall; and the instrumentor.
+
+Covers every client built on ``anthropic._base_client`` (``Anthropic``, ``AsyncAnthropic`` and the platform
+clients ``AnthropicBedrock``/``AnthropicBedrockMantle`` -> ``aws.bedrock``, ``AnthropicVertex`` ->
+``gcp.vertex_ai``, ``AnthropicFoundry``, ``AnthropicAWS``, ``AnthropicGoogleCloud`` -> the provider name the
+SDK itself declares for the client) through the single ``request`` wrap point in :mod:`._stainless`. The
+platform clients rewrite the URL only later, on their own copy of the options, so every Messages call is seen
+as ``POST /v1/messages``.
+
+Traced: ``/v1/messages`` (``messages.create`` plain and streamed, the ``messages.stream()`` helper,
+``messages.parse``, ``beta.messages.*``, the tool runner's calls) as ``chat``, and the legacy ``/v1/complete``
+as ``text_completion``. ``/v1/messages/count_tokens`` and everything else pass through untraced.
+
+The SDK's own tracing: anthropic 2.x starts its own ``anthropic.messages.create`` span for every API call
+(when its ``open_telemetry`` option / ``ANTHROPIC_OPEN_TELEMETRY*`` variables leave it on and a tracer
+provider is available) and sends that span's ``traceparent`` to the API. For a call llmotel traces, llmotel
+turns the SDK's span off: the SDK starts a span only for requests whose options carry a ``span_name`` (the
+per-call switch it uses for requests no SDK method made), so the adapter clears ``span_name`` on the call's
+options. Then the SDK neither starts its span nor injects ``traceparent``, whatever its settings, and the call
+has exactly one LLM span: llmotel's, with content per llmotel's capture setting, prompt/RAG annotations and
+evaluations. Calls llmotel does not trace (``count_tokens``, files, batches, ...) keep the SDK's behaviour.
+A ``conversation_id`` set in the client's ``open_telemetry`` option becomes ``gen_ai.conversation.id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from llmotel import semconv as sc
+from llmotel.content import message, text_part
+from llmotel.instrumentation import _anthropic_content as ac
+from llmotel.instrumentation._anthropic_content import get
+from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
+from llmotel.instrumentation._stainless import StainlessInstrumentor
+from llmotel.instrumentation._stream import Accumulator
+from llmotel.instrumentation.providers import server_of
+
+# --- request ----------------------------------------------------------------------------------------------------------
+
+_FLOAT, _INT, _STR = "float", "int", "str"
+
+_MESSAGES_PARAMS = (
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, _INT),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, _FLOAT),  # only via extra_body in anthropic 2.x
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P, _FLOAT),
+    ("top_k", sc.GEN_AI_REQUEST_TOP_K, _INT),
+    ("service_tier", sc.ANTHROPIC_REQUEST_SERVICE_TIER, _STR),
+)
+_COMPLETE_PARAMS = (
+    ("max_tokens_to_sample", sc.GEN_AI_REQUEST_MAX_TOKENS, _INT),
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, _FLOAT),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P, _FLOAT),
+    ("top_k", sc.GEN_AI_REQUEST_TOP_K, _INT),
+)
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if type(value) is bool:
+        return None
+    if kind == _INT:
+        return value if isinstance(value, int) else None
+    if kind == _FLOAT:
+        return value if isinstance(value, (int, float)) else None
+    return value if isinstance(value, str) else None
+
+
+def _copy_params(body: dict[str, Any], params: tuple[tuple[str, str, str], ...], attrs: dict[str, Any]) -> None:
+    for key, attr, kind in params:
+        value = body.get(key)
+        if value is not None and (value := _typed(value, kind)) is not None:
+            attrs[attr] = value
+
+
+def _stop_sequences(stop: Any, attrs: dict[str, Any]) -> None:
+    if isinstance(stop, (list, tuple)) and stop and all(isinstance(s, str) for s in stop):
+        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+
+
+def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    _copy_params(body, _MESSAGES_PARAMS, attrs)
+    _stop_sequences(body.get("stop_sequences"), attrs)
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict):
+        kind = thinking.get("type")
+        if isinstance(kind, str):
+            attrs[sc.ANTHROPIC_THINKING_TYPE] = kind
+        budget = _typed(thinking.get("budget_tokens"), _INT)
+        if budget is not None:
+            attrs[sc.ANTHROPIC_THINKING_BUDGET_TOKENS] = budget
+    output_config = body.get("output_config")
+    if isinstance(output_config, dict):
+        effort = output_config.get("effort")
+        if isinstance(effort, str):
+            attrs[sc.GEN_AI_REQUEST_REASONING_LEVEL] = effort
+        if _is_json_format(output_config.get("format")):
+            attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
+    if _is_json_format(body.get("output_format")):  # the deprecated spelling of output_config.format
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
+    if call.capture_content:
+        call.input_messages = ac.input_messages_json(body.get("messages"), call.cut)
+        call.system_instructions = ac.system_instructions(body.get("system"), call.cut)
+        call.tool_definitions = ac.tool_definitions(body.get("tools"))
+
+
+def _is_json_format(fmt: Any) -> bool:
+    return isinstance(fmt, dict) and fmt.get("type") == "json_schema"
+
+
+def _complete_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    _copy_params(body, _COMPLETE_PARAMS, attrs)
+    _stop_sequences(body.get("stop_sequences"), attrs)
+    if call.capture_content:
+        call.input_messages = ac.completion_prompt_messages(body.get("prompt"), call.cut)
+
+
+# --- response ---------------------------------------------------------------------------------------------------------
+
+
+def _count(value: Any) -> int | None:
+    return value if type(value) is int and value >= 0 else None
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A response object's fields as a dict: the dict itself, or a pydantic model's ``__dict__`` (its declared
+    fields; read once per object instead of one ``getattr`` per field)."""
+    if isinstance(obj, dict):
+        return obj
+    fields = getattr(obj, "__dict__", None)
+    return fields if isinstance(fields, dict) else {}
+
+
+def _usage(call: LLMCall, *usages: Any) -> None:
+    """Usage from a Message (or, for streams, ``message_start`` then ``message_delta``: later counts win).
+
+    ``gen_ai.usage.input_tokens`` = input + cache read + cache creation, as the conventions ask.
+    """
+    input_tokens = read = written = output = thinking = tier = None
+    for usage in usages:
+        if usage is None:
+            continue
+        fields = _fields(usage)
+        value = _count(fields.get("input_tokens"))
+        if value is not None:
+            input_tokens = value
+        value = _count(fields.get("cache_read_input_tokens"))
+        if value is not None:
+            read = value
+        value = _count(fields.get("cache_creation_input_tokens"))
+        if value is not None:
+            written = value
+        value = _count(fields.get("output_tokens"))
+        if value is not None:
+            output = value
+        details = fields.get("output_tokens_details")
+        if details is not None:
+            value = _count(_fields(details).get("thinking_tokens"))
+            if value is not None:
+                thinking = value
+        value = fields.get("service_tier")
+        if isinstance(value, str):
+            tier = value
+    attrs = call.attributes
+    if read is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = read
+    if written is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
+    if input_tokens is not None:
+        call.input_tokens = input_tokens + (read or 0) + (written or 0)
+    if output is not None:
+        call.output_tokens = output
+    if thinking is not None:
+        attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = thinking
+    if tier is not None:
+        attrs[sc.ANTHROPIC_RESPONSE_SERVICE_TIER] = tier
+
+
+def _header(call: LLMCall, fields: dict[str, Any]) -> None:
+    response_id = fields.get("id")
+    if isinstance(response_id, str):
+        call.attributes[sc.GEN_AI_RESPONSE_ID] = response_id
+    model = fields.get("model")
+    if isinstance(model, str):
+        call.response_model = model
+
+
+def _finish_reason(call: LLMCall, stop_reason: Any) -> None:
+    if isinstance(stop_reason, str):  # the provider's own value: end_turn, max_tokens, tool_use, pause_turn, ...
+        call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [stop_reason]
+
+
+def _messages_response(call: LLMCall, response: Any) -> None:
+    fields = _fields(response)
+    _header(call, fields)
+    _finish_reason(call, fields.get("stop_reason"))
+    _usage(call, fields.get("usage"))
+    if call.capture_content:
+        call.output_messages = ac.output_messages_json(fields.get("content"), call.cut)
+
+
+def _complete_response(call: LLMCall, response: Any) -> None:
+    fields = _fields(response)
+    _header(call, fields)
+    _finish_reason(call, fields.get("stop_reason"))
+    if call.capture_content:
+        text = fields.get("completion")
+        call.output_messages = [message("assistant", [text_part(text if isinstance(text, str) else "", call.cut)])]
+
+
+# --- streams ----------------------------------------------------------------------------------------------------------
+
+class MessagesStreamAccumulator:
+    """Messages stream events: ``message_start`` (id, model, usage), content blocks and their deltas (only when
+    content is captured), ``message_delta`` (stop reason, final usage). Unknown events and deltas are skipped.
+
+    The delta path is the per-chunk hot path: plain attribute reads in one ``try`` (an odd shape is skipped
+    through the exception), and the pieces' types are checked once, when the stream ends.
+    """
+
+    __slots__ = ("blocks", "capture", "delta_usage", "start", "stop_reason")
+
+    def __init__(self, capture: bool) -> None:
+        self.capture = capture
+        self.start: Any = None  # the message of message_start
+        self.blocks: dict[int, tuple[Any, list[Any]]] = {}  # index -> (content_block_start block, delta pieces)
+        self.stop_reason: Any = None
+        self.delta_usage: Any = None
+
+    def add(self, event: Any) -> None:
+        try:
+            kind = event.type
+            if kind == "content_block_delta":
+                if self.capture:
+                    delta = event.delta
+                    pieces = self.blocks[event.index][1]
+                    delta_type = delta.type
+                    if delta_type == "text_delta":
+                        pieces.append(delta.text)
+                    elif delta_type == "input_json_delta":
+                        pieces.append(delta.partial_json)
+                    elif delta_type == "thinking_delta":
+                        pieces.append(delta.thinking)
+            elif kind == "content_block_start":
+                if self.capture:
+                    index = event.index
+                    if type(index) is int:
+                        self.blocks[index] = (event.content_block, [])
+            elif kind == "message_start":
+                self.start = event.message
+            elif kind == "message_delta":
+                self.stop_reason = get(event.delta, "stop_reason")
+                self.delta_usage = getattr(event, "usage", None)
+        except (AttributeError, KeyError, TypeError):  # an event or delta shape this version does not know
+            return
+
+    def finish(self, call: LLMCall) -> None:
+        start = _fields(self.start)
+        _header(call, start)
+        _finish_reason(call, self.stop_reason)
+        _usage(call, start.get("usage"), self.delta_usage)
+        if call.capture_content and (self.start is not None or self.blocks):
+            blocks = [_assembled(*self.blocks[i]) for i in sorted(self.blocks)]
+            call.output_messages = [ac.output_message(blocks, call.cut)]
+
+
+def _assembled(block: Any, pieces: list[Any]) -> Any:
+    """A streamed block with its deltas joined; a tool's ``input`` is the raw JSON of its ``input_json_delta``
+    fragments (parsed when complete, kept as cut text when the stream ended early)."""
+    fragments = [p for p in pieces if type(p) is str]
+    kind = get(block, "type")
+    if kind in ("text", "thinking"):
+        initial = get(block, kind)
+        return {"type": kind, kind: "".join([initial if isinstance(initial, str) else "", *fragments])}
+    if kind in ("tool_use", "server_tool_use", "mcp_tool_use") and fragments:
+        assembled = {key: get(block, key) for key in ("type", "id", "name", "server_name")}
+        assembled["input"] = "".join(fragments)
+        return assembled
+    return block
+
+
+class CompleteStreamAccumulator:
+    """Legacy ``/v1/complete`` stream: ``completion`` events carry text pieces; the last one the stop reason."""
+
+    __slots__ = ("first", "stop_reason", "text")
+
+    def __init__(self) -> None:
+        self.first: Any = None
+        self.text: list[str] = []
+        self.stop_reason: Any = None
+
+    def add(self, event: Any) -> None:
+        if self.first is None:
+            self.first = event
+        piece = get(event, "completion")
+        if isinstance(piece, str):
+            self.text.append(piece)
+        reason = get(event, "stop_reason")
+        if reason is not None:
+            self.stop_reason = reason
+
+    def finish(self, call: LLMCall) -> None:
+        _header(call, _fields(self.first))
+        _finish_reason(call, self.stop_reason)
+        if call.capture_content:
+            call.output_messages = [message("assistant", [text_part("".join(self.text), call.cut)])]
+
+
+class _Endpoint:
+    __slots__ = ("accumulator", "operation", "request", "response")
+
+    def __init__(
+        self,
+        operation: str,
+        request: Callable[[LLMCall, dict[str, Any], dict[str, Any]], None],
+        response: Callable[[LLMCall, Any], None],
+        accumulator: Callable[[LLMCall], Accumulator],
+    ) -> None:
+        self.operation = operation
+        self.request = request
+        self.response = response
+        self.accumulator = accumulator
+
+
+_MESSAGES = _Endpoint(
+    sc.OP_CHAT, _messages_request, _messages_response, lambda call: MessagesStreamAccumulator(call.capture_content)
+)
+_COMPLETE = _Endpoint(
+    sc.OP_TEXT_COMPLETION, _complete_request, _complete_response, lambda call: CompleteStreamAccumulator()
+)
+_ENDPOINTS = {
+    "/v1/messages": _MESSAGES,
+    "/v1/messages?beta=true": _MESSAGES,  # older SDKs put the beta flag into the path
+    "/v1/complete": _COMPLETE,
+}
+
+
+class AnthropicAdapter:
+    """The Anthropic side of the Stainless lifecycle (see :class:`llmotel.instrumentation._stainless.Adapter`)."""
+
+    def begin(self, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None:
+        endpoint = _ENDPOINTS.get(options.url)
+        if endpoint is None or options.method != "post":
+            return None
+        body = options.json_data
+        if not isinstance(body, dict):
+            body = {}
+        extra = options.extra_json  # extra_body: the only way to send temperature/top_p/top_k in anthropic 2.x
+        if isinstance(extra, dict) and extra:
+            body = {**body, **extra}
+        provider, address, port = server_of(client, sc.PROVIDER_ANTHROPIC)
+        declared = getattr(type(client), "_gen_ai_provider_name", None)  # the SDK's own name for the platform
+        if isinstance(declared, str) and declared:
+            provider = declared
+        model = body.get("model")
+        call = LLMCall(
+            telemetry, endpoint.operation, provider, model if isinstance(model, str) else None, address, port
+        )
+        call.handler = endpoint
+        attrs = call.start_attributes
+        if stream:
+            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        conversation = _conversation_id(client)
+        if conversation is not None:
+            attrs[sc.GEN_AI_CONVERSATION_ID] = conversation
+        endpoint.request(call, body, attrs)
+        if getattr(options, "span_name", None):
+            options.span_name = None  # the SDK's own span (and its traceparent) off for this call: see the docstring
+        return call
+
+    def on_response(self, call: LLMCall, response: Any) -> None:
+        call.handler.response(call, response)
+
+    def accumulator(self, call: LLMCall) -> Accumulator:
+        factory: Callable[[LLMCall], Accumulator] = call.handler.accumulator
+        return factory(call)
+
+
+def _conversation_id(client: Any) -> str | None:
+    options = client.__dict__.get("_open_telemetry")
+    conversation = options.get("conversation_id") if isinstance(options, dict) else None
+    return conversation if isinstance(conversation, str) and conversation else None
+
+
+class AnthropicInstrumentor(StainlessInstrumentor):
+    """Traces the ``anthropic`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``."""
+
+    sdk_module = "anthropic"
+    adapter_class = AnthropicAdapter
+    dependencies = ("anthropic >= 0.125",)  # tested: 0.125 (no SDK tracing yet), 1.17, 2.12
+
+
+__all__ = ["AnthropicAdapter", "AnthropicInstrumentor"]
