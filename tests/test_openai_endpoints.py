@@ -243,3 +243,33 @@ def test_refusal_recorded(traced, openai_client, fake_provider):
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
     parts = json.loads(attrs(traced.one())[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"]
     assert parts == [{"type": "refusal", "content": "I can't help with that."}]
+
+
+def test_metrics_reach_a_meter_provider_set_after_instrumenting(fake_provider):
+    """Before any MeterProvider exists nothing is recorded; one set later receives the metrics."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import openai
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from llmotel.config import resolve
+        from llmotel.instrumentation.openai import OpenAIInstrumentor
+        OpenAIInstrumentor().instrument(tracer_provider=TracerProvider(), settings=resolve(env={{}}))
+        client = openai.OpenAI(api_key="k", base_url={fake_provider.openai_base_url!r}, max_retries=0)
+        ask = lambda: client.chat.completions.create(model="m", messages=[{{"role": "user", "content": "hi"}}])
+        ask()
+        reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        ask()
+        data = reader.get_metrics_data()
+        points = [p for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+                  if m.name == "gen_ai.client.operation.duration" for p in m.data.data_points]
+        print("COUNT", sum(p.count for p in points))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert "COUNT 1" in out.stdout, out.stdout + out.stderr

@@ -68,9 +68,6 @@ class Telemetry:
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
 
-    def truncator(self) -> Truncator:
-        return Truncator(self.text_limit, self.blob_limit)
-
 
 class LLMCall:
     """One model call: request facts set at start, response facts filled by the adapter, then one span end.
