@@ -24,17 +24,15 @@ A ``conversation_id`` set in the client's ``open_telemetry`` option becomes ``ge
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from llmotel import semconv as sc
 from llmotel.content import message, text_part
 from llmotel.instrumentation import _anthropic_content as ac
+from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
-from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
+from llmotel.instrumentation._lifecycle import LLMCall
 from llmotel.instrumentation._stainless import StainlessInstrumentor
-from llmotel.instrumentation._stream import Accumulator
-from llmotel.instrumentation.providers import server_of
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -305,26 +303,10 @@ class CompleteStreamAccumulator:
             call.output_messages = [message("assistant", [text_part("".join(self.text), call.cut)])]
 
 
-class _Endpoint:
-    __slots__ = ("accumulator", "operation", "request", "response")
-
-    def __init__(
-        self,
-        operation: str,
-        request: Callable[[LLMCall, dict[str, Any], dict[str, Any]], None],
-        response: Callable[[LLMCall, Any], None],
-        accumulator: Callable[[LLMCall], Accumulator],
-    ) -> None:
-        self.operation = operation
-        self.request = request
-        self.response = response
-        self.accumulator = accumulator
-
-
-_MESSAGES = _Endpoint(
+_MESSAGES = Endpoint(
     sc.OP_CHAT, _messages_request, _messages_response, lambda call: MessagesStreamAccumulator(call.capture_content)
 )
-_COMPLETE = _Endpoint(
+_COMPLETE = Endpoint(
     sc.OP_TEXT_COMPLETION, _complete_request, _complete_response, lambda call: CompleteStreamAccumulator()
 )
 _ENDPOINTS = {
@@ -334,45 +316,28 @@ _ENDPOINTS = {
 }
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(EndpointAdapter):
     """The Anthropic side of the Stainless lifecycle (see :class:`llmotel.instrumentation._stainless.Adapter`)."""
 
-    def begin(self, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None:
-        endpoint = _ENDPOINTS.get(options.url)
-        if endpoint is None or options.method != "post":
-            return None
-        body = options.json_data
-        if not isinstance(body, dict):
-            body = {}
+    endpoints = _ENDPOINTS
+    default_provider = sc.PROVIDER_ANTHROPIC
+
+    def request_body(self, options: Any) -> dict[str, Any]:
+        body = super().request_body(options)
         extra = options.extra_json  # extra_body: the only way to send temperature/top_p/top_k in anthropic 2.x
-        if isinstance(extra, dict) and extra:
-            body = {**body, **extra}
-        provider, address, port = server_of(client, sc.PROVIDER_ANTHROPIC)
+        return {**body, **extra} if isinstance(extra, dict) and extra else body
+
+    def server(self, client: Any) -> tuple[str, str | None, int | None]:
+        provider, address, port = super().server(client)
         declared = getattr(type(client), "_gen_ai_provider_name", None)  # the SDK's own name for the platform
-        if isinstance(declared, str) and declared:
-            provider = declared
-        model = body.get("model")
-        call = LLMCall(
-            telemetry, endpoint.operation, provider, model if isinstance(model, str) else None, address, port
-        )
-        call.handler = endpoint
-        attrs = call.start_attributes
-        if stream:
-            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        return (declared if isinstance(declared, str) and declared else provider), address, port
+
+    def prepare(self, call: LLMCall, client: Any, options: Any, body: dict[str, Any], stream: bool) -> None:
         conversation = _conversation_id(client)
         if conversation is not None:
-            attrs[sc.GEN_AI_CONVERSATION_ID] = conversation
-        endpoint.request(call, body, attrs)
+            call.start_attributes[sc.GEN_AI_CONVERSATION_ID] = conversation
         if getattr(options, "span_name", None):
             options.span_name = None  # the SDK's own span (and its traceparent) off for this call: see the docstring
-        return call
-
-    def on_response(self, call: LLMCall, response: Any) -> None:
-        call.handler.response(call, response)
-
-    def accumulator(self, call: LLMCall) -> Accumulator:
-        factory: Callable[[LLMCall], Accumulator] = call.handler.accumulator
-        return factory(call)
 
 
 def _conversation_id(client: Any) -> str | None:

@@ -8,16 +8,14 @@ endpoints: ``/chat/completions`` (incl. ``parse`` and the ``stream()`` helpers),
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from llmotel import semconv as sc
 from llmotel.content import Message, Part, Truncator, generic_part, message, text_part, tool_call_part
 from llmotel.instrumentation import _openai_content as oc
-from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
+from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
+from llmotel.instrumentation._lifecycle import LLMCall
 from llmotel.instrumentation._stainless import StainlessInstrumentor
-from llmotel.instrumentation._stream import Accumulator
-from llmotel.instrumentation.providers import server_of
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -377,79 +375,31 @@ class CompletionsStreamAccumulator:
             ]
 
 
-class _Endpoint:
-    __slots__ = ("accumulator", "operation", "request", "response")
-
-    def __init__(
-        self,
-        operation: str,
-        request: Callable[[LLMCall, dict[str, Any], dict[str, Any]], None],
-        response: Callable[[LLMCall, Any], None],
-        accumulator: Callable[[], Accumulator] | None,
-    ) -> None:
-        self.operation = operation
-        self.request = request
-        self.response = response
-        self.accumulator = accumulator
-
-
+_CHAT = Endpoint(sc.OP_CHAT, _chat_request, _chat_response, lambda call: ChatStreamAccumulator())
+_COMPLETIONS = Endpoint(
+    sc.OP_TEXT_COMPLETION, _completions_request, _completions_response, lambda call: CompletionsStreamAccumulator()
+)
 _ENDPOINTS = {
-    "/chat/completions": _Endpoint(sc.OP_CHAT, _chat_request, _chat_response, ChatStreamAccumulator),
-    "/responses": _Endpoint(sc.OP_CHAT, _responses_request, _responses_response, ResponsesStreamAccumulator),
-    "/embeddings": _Endpoint(sc.OP_EMBEDDINGS, _embeddings_request, _embeddings_response, None),
-    "/completions": _Endpoint(
-        sc.OP_TEXT_COMPLETION, _completions_request, _completions_response, CompletionsStreamAccumulator
-    ),
+    "/chat/completions": _CHAT,
+    "/responses": Endpoint(sc.OP_CHAT, _responses_request, _responses_response,
+                           lambda call: ResponsesStreamAccumulator()),
+    "/embeddings": Endpoint(sc.OP_EMBEDDINGS, _embeddings_request, _embeddings_response),
+    "/completions": _COMPLETIONS,
 }
+_USAGE_STREAMS = (_CHAT, _COMPLETIONS)  # the endpoints that accept stream_options
 
 
-_USAGE_STREAMS = (ChatStreamAccumulator, CompletionsStreamAccumulator)
-
-
-class _NoStream:
-    """An endpoint that should not stream did: keep the span, record nothing from the chunks."""
-
-    __slots__ = ()
-
-    def add(self, chunk: Any) -> None:
-        return None
-
-    def finish(self, call: LLMCall) -> None:
-        return None
-
-
-class OpenAIAdapter:
+class OpenAIAdapter(EndpointAdapter):
     """The OpenAI side of the Stainless lifecycle (see :class:`llmotel.instrumentation._stainless.Adapter`)."""
 
-    def begin(self, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None:
-        endpoint = _ENDPOINTS.get(options.url)
-        if endpoint is None or options.method != "post":
-            return None
-        body = options.json_data
-        if not isinstance(body, dict):
-            body = {}
-        provider, address, port = server_of(client)
-        model = body.get("model")
-        call = LLMCall(
-            telemetry, endpoint.operation, provider, model if isinstance(model, str) else None, address, port
-        )
-        call.handler = endpoint
-        attrs = call.start_attributes
-        if stream:
-            attrs[sc.GEN_AI_REQUEST_STREAM] = True
-            wants_usage = endpoint.accumulator in _USAGE_STREAMS and "stream_options" not in body
-            if telemetry.settings.stream_usage and wants_usage:
-                # Opt-in only (LLMOTEL_STREAM_USAGE=true): never change the user's request by default.
-                options.json_data = {**body, "stream_options": {"include_usage": True}}
-        endpoint.request(call, body, attrs)
-        return call
+    endpoints = _ENDPOINTS
+    default_provider = sc.PROVIDER_OPENAI
 
-    def on_response(self, call: LLMCall, response: Any) -> None:
-        call.handler.response(call, response)
-
-    def accumulator(self, call: LLMCall) -> Accumulator:
-        factory = call.handler.accumulator
-        return factory() if factory is not None else _NoStream()
+    def prepare(self, call: LLMCall, client: Any, options: Any, body: dict[str, Any], stream: bool) -> None:
+        if stream and call.telemetry.settings.stream_usage and call.handler in _USAGE_STREAMS \
+                and "stream_options" not in body:
+            # Opt-in only (LLMOTEL_STREAM_USAGE=true): never change the user's request by default.
+            options.json_data = {**body, "stream_options": {"include_usage": True}}
 
 
 class OpenAIInstrumentor(StainlessInstrumentor):
