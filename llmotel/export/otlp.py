@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from llmotel._diagnostics import diagnostics
+from llmotel._diagnostics import RateLimit, diagnostics
 from llmotel.config import Settings
 
 _SIGNAL_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs")
@@ -27,19 +26,14 @@ _NOISY_LOGGERS = (
 
 
 class _OncePerMinute(logging.Filter):
+    """Lets each noisy logger's warnings through at most once a minute."""
+
     def __init__(self) -> None:
         super().__init__()
-        self._last: dict[str, float] = {}
+        self._limit = RateLimit()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
-            return True
-        now = time.monotonic()
-        key = record.name
-        if now - self._last.get(key, -1e9) < 60.0:
-            return False
-        self._last[key] = now
-        return True
+        return record.levelno < logging.WARNING or self._limit.allow(record.name)[0]
 
 
 _filter = _OncePerMinute()
