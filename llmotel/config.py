@@ -204,9 +204,8 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
     if evaluators is not None and not isinstance(evaluators, tuple):
         evaluators = _names("evaluators", evaluators, BUILTIN_EVALUATORS)
     values["evaluators"] = evaluators or ()
-    for flag in ("metrics",):
-        value = pick(flag, parse_bool)
-        values[flag] = True if value is None else bool(value)
+    record_metrics = pick("metrics", parse_bool)
+    values["metrics"] = True if record_metrics is None else bool(record_metrics)
     for flag in ("stream_usage", "propagate_trace_context"):
         values[flag] = bool(pick(flag, parse_bool))
     for name, default in (("max_content_length", 32_768), ("max_blob_length", 4_096)):
