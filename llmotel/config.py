@@ -9,12 +9,14 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from llmotel.errors import ConfigurationError
+from llmotel.evaluation.sampling import parse_rules
 
 PROTOCOLS = ("grpc", "http/protobuf")
 EXPORTERS = ("otlp", "console", "none")
 INSTRUMENTATIONS = ("openai", "anthropic")
-#: Names of built-in evaluators; filled as evaluators land. Unknown names are a ConfigurationError.
-BUILTIN_EVALUATORS: tuple[str, ...] = ()
+#: Names of the built-in evaluators (``pii`` is the same as ``redact_pii=True``).
+BUILTIN_EVALUATORS: tuple[str, ...] = ("pii", "language_mismatch", "failure_to_answer", "sentiment", "toxicity")
+PII_OPERATORS = ("replace", "mask", "hash", "drop")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -37,7 +39,18 @@ class Settings:
     console: bool = True
     capture_content: bool = True
     instrument: tuple[str, ...] | None = None
-    evaluators: tuple[str, ...] = ()
+    #: built-in evaluator names and/or evaluator objects (see llmotel.evaluation.Evaluator)
+    evaluators: tuple[Any, ...] = ()
+    evaluator_sampling_rules: tuple[Any, ...] = ()
+    evaluator_timeout: float = 10.0
+    evaluation_queue_size: int = 2048
+    evaluation_workers: int = 2
+    redact_pii: bool = False
+    pii_entities: tuple[str, ...] | None = None
+    pii_operator: str = "replace"
+    pii_score_threshold: float = 0.5
+    pii_allow_list: tuple[str, ...] = ()
+    pii_hash_key: str | None = None
     disabled: bool = False
     metrics: bool = True
     stream_usage: bool = False
@@ -49,6 +62,11 @@ class Settings:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+    @property
+    def evaluates_content(self) -> bool:
+        """Whether spans go through the evaluating processor (evaluators or PII redaction configured)."""
+        return bool(self.evaluators) or self.redact_pii
 
 
 def env_name(setting: str) -> str:
@@ -200,10 +218,19 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
     if instrument is not None and not isinstance(instrument, tuple):
         instrument = _names("instrument", instrument, INSTRUMENTATIONS)
     values["instrument"] = instrument
-    evaluators = pick("evaluators", lambda s, r: _names(s, r, BUILTIN_EVALUATORS))
-    if evaluators is not None and not isinstance(evaluators, tuple):
-        evaluators = _names("evaluators", evaluators, BUILTIN_EVALUATORS)
-    values["evaluators"] = evaluators or ()
+    evaluators = _evaluators(pick("evaluators", lambda s, r: _evaluators(r)) or ())
+    redact = pick("redact_pii", parse_bool)
+    values["redact_pii"] = bool(redact) or "pii" in evaluators
+    values["evaluators"] = tuple(e for e in evaluators if e != "pii")
+    rules = pick("evaluator_sampling_rules", lambda s, r: parse_rules(r))
+    values["evaluator_sampling_rules"] = parse_rules(rules) if rules is not None else ()
+    values["evaluator_timeout"] = _positive_number("evaluator_timeout", pick("evaluator_timeout", _float), 10.0)
+    for name, default, minimum in (("evaluation_queue_size", 2048, 1), ("evaluation_workers", 2, 1)):
+        number = pick(name, lambda s, r, m=minimum: parse_int(s, r, minimum=m))  # type: ignore[misc]
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < minimum):
+            raise ConfigurationError(name, number, f"an integer >= {minimum}")
+        values[name] = default if number is None else number
+    values.update(_pii_settings(pick))
     record_metrics = pick("metrics", parse_bool)
     values["metrics"] = True if record_metrics is None else bool(record_metrics)
     for flag in ("stream_usage", "propagate_trace_context"):
@@ -221,12 +248,76 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
     return Settings(**values)
 
 
+def _float(setting: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(setting, raw, "a number") from None
+
+
+def _positive_number(setting: str, value: Any, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ConfigurationError(setting, value, "a positive number of seconds")
+    return float(value)
+
+
+def _evaluators(raw: Any) -> tuple[Any, ...]:
+    """Built-in evaluator names (comma-separated text or a list) and evaluator objects, validated."""
+    items = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            if not item:
+                continue
+            if item not in BUILTIN_EVALUATORS:
+                raise ConfigurationError("evaluators", item, (*BUILTIN_EVALUATORS, "an evaluator object"))
+        elif not (isinstance(getattr(item, "name", None), str) and item.name and callable(getattr(item, "evaluate", 0))
+                  ):
+            raise ConfigurationError(
+                "evaluators", item, "built-in names or objects with a non-empty `name` and an `evaluate(input)` method"
+            )
+        out.append(item)
+    return tuple(out)
+
+
+def _string_list(setting: str, raw: Any) -> tuple[str, ...]:
+    items = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        raise ConfigurationError(setting, raw, "a list of strings (or comma-separated text)")
+    return tuple(i for i in items if i)
+
+
+def _pii_settings(pick: Callable[..., Any]) -> dict[str, Any]:
+    entities = pick("pii_entities", _string_list)
+    operator = pick("pii_operator", lambda s, r: _choice(s, r, PII_OPERATORS))
+    if operator is not None and operator not in PII_OPERATORS:
+        raise ConfigurationError("pii_operator", operator, PII_OPERATORS)
+    threshold = pick("pii_score_threshold", _float)
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0.0 <= threshold <= 1.0):
+        raise ConfigurationError("pii_score_threshold", threshold, "a number between 0 and 1")
+    allow = pick("pii_allow_list", _string_list)
+    key = pick("pii_hash_key", lambda s, r: r)
+    if key is not None and (not isinstance(key, str) or not key):
+        raise ConfigurationError("pii_hash_key", key, "a non-empty string")
+    return {
+        "pii_entities": None if entities is None else _string_list("pii_entities", entities),
+        "pii_operator": operator or "replace",
+        "pii_score_threshold": 0.5 if threshold is None else float(threshold),
+        "pii_allow_list": () if allow is None else _string_list("pii_allow_list", allow),
+        "pii_hash_key": key,
+    }
+
+
 def _check_types(values: Mapping[str, Any]) -> None:
     for name in ("service_name", "traces_file"):
         value = values[name]
         if value is not None and not isinstance(value, str):
             raise ConfigurationError(name, value, "a string")
-    for name in ("console", "capture_content", "metrics", "stream_usage", "propagate_trace_context", "disabled"):
+    for name in ("console", "capture_content", "metrics", "stream_usage", "propagate_trace_context", "disabled",
+                 "redact_pii"):
         if not isinstance(values[name], bool):
             raise ConfigurationError(name, values[name], "True or False")
 

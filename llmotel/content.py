@@ -152,3 +152,30 @@ def message(role: Any, parts: list[Part], name: Any = None) -> Message:
     if isinstance(name, str) and name:
         msg["name"] = name
     return msg
+
+
+_PRIVATE = "_llmotel_private_content"
+
+
+def keep_private_content(span: Any, attributes: dict[str, Any]) -> None:
+    """Attach content attributes to the span *object* only, for in-process evaluators.
+
+    Used when content capture is off but evaluators run: no processor or exporter reads this, so the content
+    never leaves the process; the evaluating processor reads it with :func:`private_content`.
+    """
+    if not attributes:
+        return
+    held = getattr(span, _PRIVATE, None)
+    if held is None:
+        try:
+            setattr(span, _PRIVATE, dict(attributes))
+        except AttributeError:  # a non-SDK span without a __dict__: nothing to evaluate with
+            return
+    else:
+        held.update(attributes)
+
+
+def private_content(span: Any) -> dict[str, Any]:
+    """The content kept by :func:`keep_private_content` (empty when there is none)."""
+    held = getattr(span, _PRIVATE, None)
+    return held if isinstance(held, dict) else {}

@@ -19,7 +19,7 @@ from llmotel._diagnostics import diagnostics
 from llmotel._version import __version__
 from llmotel.annotations import current_annotations
 from llmotel.config import Settings
-from llmotel.content import Truncator, to_json
+from llmotel.content import Truncator, keep_private_content, to_json
 
 _CLIENT = SpanKind.CLIENT
 
@@ -45,6 +45,8 @@ class Telemetry:
         self.settings = settings
         self.tracer = trace.get_tracer(scope, __version__, tracer_provider)
         self.capture_content = settings.capture_content
+        # Evaluators see content even when it is not exported: it then travels with the span object only.
+        self.collect_content = settings.capture_content or settings.evaluates_content
         self.text_limit = settings.max_content_length
         self.blob_limit = settings.max_blob_length
         self.record_metrics = settings.metrics
@@ -137,17 +139,24 @@ class LLMCall:
         self._lock = threading.Lock()
 
     @property
-    def capture_content(self) -> bool:
-        return self.telemetry.capture_content
+    def collect_content(self) -> bool:
+        """Whether adapters should build content (exported, or kept in-process for evaluators)."""
+        return self.telemetry.collect_content
 
     def start(self) -> Span:
         """Start the span (CLIENT, ``{operation} {model}``) with every request and annotation attribute."""
         name = f"{self.operation} {self.request_model}" if self.request_model else self.operation
         annotations = current_annotations()
+        private = None
         if annotations is not None:  # annotation_context(): prompt, tags, metadata, span name
-            self.start_attributes.update(annotations.span_attributes(self.telemetry.capture_content))
+            tel = self.telemetry
+            self.start_attributes.update(annotations.span_attributes(tel.capture_content))
+            if tel.collect_content and not tel.capture_content:
+                private = annotations.span_attributes(True)
             name = annotations.name or name
         self.span = span = self.telemetry.tracer.start_span(name, kind=_CLIENT, attributes=self.start_attributes)
+        if private is not None:
+            keep_private_content(span, private)
         self.t0 = time.perf_counter()
         return span
 
@@ -188,6 +197,10 @@ class LLMCall:
             attrs[sc.LLMOTEL_STREAM_ENDED_BY] = ended_by
         if self.telemetry.capture_content:
             self._content_attributes(attrs)
+        elif self.telemetry.collect_content:
+            private: dict[str, Any] = {}
+            self._content_attributes(private)
+            keep_private_content(span, private)
         error_type = None
         if error is not None:
             error_type = type(error).__qualname__

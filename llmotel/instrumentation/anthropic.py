@@ -95,7 +95,7 @@ def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]
             attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
     if _is_json_format(body.get("output_format")):  # the deprecated spelling of output_config.format
         attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
-    if call.capture_content:
+    if call.collect_content:
         call.input_messages = ac.input_messages_json(body.get("messages"), call.cut)
         call.system_instructions = ac.system_instructions(body.get("system"), call.cut)
         call.tool_definitions = ac.tool_definitions(body.get("tools"))
@@ -108,7 +108,7 @@ def _is_json_format(fmt: Any) -> bool:
 def _complete_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
     _copy_params(body, _COMPLETE_PARAMS, attrs)
     _stop_sequences(body.get("stop_sequences"), attrs)
-    if call.capture_content:
+    if call.collect_content:
         call.input_messages = ac.completion_prompt_messages(body.get("prompt"), call.cut)
 
 
@@ -192,7 +192,7 @@ def _messages_response(call: LLMCall, response: Any) -> None:
     _header(call, fields)
     _finish_reason(call, fields.get("stop_reason"))
     _usage(call, fields.get("usage"))
-    if call.capture_content:
+    if call.collect_content:
         call.output_messages = ac.output_messages_json(fields.get("content"), call.cut)
 
 
@@ -200,7 +200,7 @@ def _complete_response(call: LLMCall, response: Any) -> None:
     fields = _fields(response)
     _header(call, fields)
     _finish_reason(call, fields.get("stop_reason"))
-    if call.capture_content:
+    if call.collect_content:
         text = fields.get("completion")
         call.output_messages = [message("assistant", [text_part(text if isinstance(text, str) else "", call.cut)])]
 
@@ -256,7 +256,7 @@ class MessagesStreamAccumulator:
         _header(call, start)
         _finish_reason(call, self.stop_reason)
         _usage(call, start.get("usage"), self.delta_usage)
-        if call.capture_content and (self.start is not None or self.blocks):
+        if call.collect_content and (self.start is not None or self.blocks):
             blocks = [_assembled(*self.blocks[i]) for i in sorted(self.blocks)]
             call.output_messages = [ac.output_message(blocks, call.cut)]
 
@@ -299,12 +299,12 @@ class CompleteStreamAccumulator:
     def finish(self, call: LLMCall) -> None:
         _header(call, _fields(self.first))
         _finish_reason(call, self.stop_reason)
-        if call.capture_content:
+        if call.collect_content:
             call.output_messages = [message("assistant", [text_part("".join(self.text), call.cut)])]
 
 
 _MESSAGES = Endpoint(
-    sc.OP_CHAT, _messages_request, _messages_response, lambda call: MessagesStreamAccumulator(call.capture_content)
+    sc.OP_CHAT, _messages_request, _messages_response, lambda call: MessagesStreamAccumulator(call.collect_content)
 )
 _COMPLETE = Endpoint(
     sc.OP_TEXT_COMPLETION, _complete_request, _complete_response, lambda call: CompleteStreamAccumulator()

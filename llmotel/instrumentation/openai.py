@@ -75,7 +75,7 @@ def _chat_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) ->
         attrs[sc.GEN_AI_OUTPUT_TYPE] = _OUTPUT_TYPES[fmt["type"]]
     elif isinstance(body.get("modalities"), list) and "audio" in body["modalities"]:
         attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_SPEECH
-    if call.capture_content:
+    if call.collect_content:
         call.input_messages = oc.chat_input_messages_json(body.get("messages"), call.cut)
         call.tool_definitions = oc.tool_definitions(body.get("tools"))
 
@@ -94,7 +94,7 @@ def _responses_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any
     conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation
     if isinstance(conversation_id, str) and conversation_id:
         attrs[sc.GEN_AI_CONVERSATION_ID] = conversation_id
-    if call.capture_content:
+    if call.collect_content:
         instructions = body.get("instructions")
         if isinstance(instructions, str) and instructions:
             call.system_instructions = [text_part(instructions, call.cut)]
@@ -117,7 +117,7 @@ def _completions_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, A
     n = body.get("n")
     if isinstance(n, int) and n != 1:
         attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
-    if call.capture_content:
+    if call.collect_content:
         call.input_messages = oc.completion_prompt_messages(body.get("prompt"), call.cut)
 
 
@@ -178,7 +178,7 @@ def _chat_response(call: LLMCall, response: Any) -> None:
     choices = getattr(response, "choices", None) or ()
     call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
     _usage_chat(call, getattr(response, "usage", None))
-    if call.capture_content:
+    if call.collect_content:
         call.output_messages = oc.chat_output_messages_json(choices, call.cut)
 
 
@@ -197,7 +197,7 @@ def _responses_response(call: LLMCall, response: Any) -> None:
     _usage_responses(call, getattr(response, "usage", None))
     parts, called = oc.responses_output(getattr(response, "output", None), call.cut)
     call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [_responses_finish_reason(response, called)]
-    if call.capture_content:
+    if call.collect_content:
         call.output_messages = [message("assistant", parts)]
 
 
@@ -223,7 +223,7 @@ def _completions_response(call: LLMCall, response: Any) -> None:
     choices = getattr(response, "choices", None) or ()
     call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
     _usage_chat(call, getattr(response, "usage", None))
-    if call.capture_content:
+    if call.collect_content:
         call.output_messages = [message("assistant", [text_part(c.text or "", call.cut)]) for c in choices]
 
 
@@ -294,7 +294,7 @@ class ChatStreamAccumulator:
         _usage_chat(call, self.usage)
         ordered = [self.choices[i] for i in sorted(self.choices)]
         call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in ordered]
-        if call.capture_content:
+        if call.collect_content:
             call.output_messages = [self._message(c, call.cut) for c in ordered]
 
     @staticmethod
@@ -336,7 +336,7 @@ class ResponsesStreamAccumulator:
             return
         if self.response is not None:
             _response_header(call, self.response)
-        if call.capture_content and self.text:
+        if call.collect_content and self.text:
             parts = [text_part("".join(self.text[i]), call.cut) for i in sorted(self.text)]
             call.output_messages = [message("assistant", parts)]
 
@@ -369,7 +369,7 @@ class CompletionsStreamAccumulator:
         _usage_chat(call, self.usage)
         indexes = sorted(set(self.text) | set(self.finish_reasons))
         call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [self.finish_reasons.get(i, "") for i in indexes]
-        if call.capture_content:
+        if call.collect_content:
             call.output_messages = [
                 message("assistant", [text_part("".join(self.text.get(i, ())), call.cut)]) for i in indexes
             ]

@@ -1,0 +1,99 @@
+"""Which spans each evaluator looks at: per-evaluator rate plus span-name and model globs.
+
+Rules come from ``enable(evaluator_sampling_rules=[...])`` or ``LLMOTEL_EVALUATOR_SAMPLING_RULES`` (JSON):
+``[{"evaluator": "sentiment", "rate": 0.1, "span_name": "chat *", "model": "gpt-4o*"}]``. For each evaluator
+the first rule whose ``evaluator``, ``span_name`` and ``model`` globs all match decides; no matching rule
+means every span is evaluated. Sampling is decided from the trace id, so one trace's spans are sampled alike
+and a re-run over the same trace gives the same decision.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmotel.errors import ConfigurationError
+
+SETTING = "evaluator_sampling_rules"
+_KEYS = ("evaluator", "rate", "span_name", "model")
+_EXPECTED = (
+    'a JSON list of rules like [{"evaluator": "sentiment", "rate": 0.1, "span_name": "chat *", "model": "gpt-4o*"}]'
+    " (rate between 0 and 1; evaluator, span_name and model are glob patterns, default '*')"
+)
+_TRACE_ID_BITS = 64
+
+
+@dataclass(frozen=True)
+class SamplingRule:
+    """Sample ``rate`` (0..1) of the spans whose name and model match the globs, for matching evaluators."""
+
+    evaluator: str = "*"
+    rate: float = 1.0
+    span_name: str = "*"
+    model: str = "*"
+    _patterns: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("evaluator", "span_name", "model"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ConfigurationError(SETTING, {name: value}, _EXPECTED)
+        rate = self.rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+            raise ConfigurationError(SETTING, {"rate": rate}, _EXPECTED)
+        patterns = tuple(re.compile(fnmatch.translate(p)) for p in (self.evaluator, self.span_name, self.model))
+        object.__setattr__(self, "_patterns", patterns)
+
+    def matches(self, evaluator: str, span_name: str, model: str) -> bool:
+        evaluator_glob, name_glob, model_glob = self._patterns
+        return bool(evaluator_glob.match(evaluator) and name_glob.match(span_name) and model_glob.match(model))
+
+
+def parse_rules(raw: str | Sequence[Any]) -> tuple[SamplingRule, ...]:
+    """Rules from JSON text or a list of :class:`SamplingRule` / dicts; ConfigurationError when malformed."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigurationError(SETTING, raw, f"{_EXPECTED}; not valid JSON: {exc}") from None
+    if isinstance(raw, Mapping) or not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
+        raise ConfigurationError(SETTING, raw, _EXPECTED)
+    rules = []
+    for item in raw:
+        if isinstance(item, SamplingRule):
+            rules.append(item)
+            continue
+        if not isinstance(item, Mapping) or set(item) - set(_KEYS):
+            raise ConfigurationError(SETTING, item, _EXPECTED)
+        rules.append(SamplingRule(**item))
+    return tuple(rules)
+
+
+class Sampler:
+    """Decides, per evaluator, whether a span is evaluated (rules resolved once per span name and model)."""
+
+    def __init__(self, rules: Sequence[SamplingRule]) -> None:
+        self._rules = tuple(rules)
+        self._cache: dict[tuple[str, str, str], float] = {}
+
+    def rate(self, evaluator: str, span_name: str, model: str) -> float:
+        key = (evaluator, span_name, model)
+        rate = self._cache.get(key)
+        if rate is None:
+            rate = next((r.rate for r in self._rules if r.matches(evaluator, span_name, model)), 1.0)
+            if len(self._cache) < 4096:  # span names can be unbounded (annotation names); keep the cache bounded
+                self._cache[key] = rate
+        return rate
+
+    def sampled(self, evaluator: str, span_name: str, model: str, trace_id: int) -> bool:
+        rate = self.rate(evaluator, span_name, model)
+        if rate >= 1.0:
+            return True
+        if rate <= 0.0:
+            return False
+        # the trace id's low 64 bits are random (W3C); compare them against the rate like TraceIdRatioBased
+        return (trace_id & ((1 << _TRACE_ID_BITS) - 1)) < rate * (1 << _TRACE_ID_BITS)
