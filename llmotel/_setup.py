@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import logging
 import threading
+import time
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
@@ -65,10 +66,14 @@ class SpanPipeline(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return all([p.force_flush(timeout_millis) for p in self._processors])
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_millis: float | None = None) -> None:
         processors, self._processors = self._processors, ()
         for processor in processors:
-            processor.shutdown()
+            within = getattr(processor, "shutdown_within", None)  # the evaluating processor waits at most this
+            if timeout_millis is not None and within is not None:
+                within(timeout_millis)
+            else:
+                processor.shutdown()
 
 
 _created_meter_providers: weakref.WeakSet[MeterProvider] = weakref.WeakSet()
@@ -149,6 +154,26 @@ def _processors(settings: Settings, exporter: SpanExporter | None) -> tuple[list
     return processors, exporters
 
 
+def _evaluating_processor(settings: Settings, exporting: list[SpanProcessor], meter_provider: Any) -> SpanProcessor:
+    """The evaluating processor in front of the exporting ones (evaluators and/or PII redaction configured)."""
+    from llmotel.evaluation import builtin
+    from llmotel.evaluation.processor import EvaluatingSpanProcessor
+
+    downstream = SpanPipeline()
+    downstream.set(exporting)
+    return EvaluatingSpanProcessor(
+        downstream,
+        builtin.evaluators(settings.evaluators),
+        redactor=builtin.pii_redactor(settings) if settings.redact_pii else None,
+        sampling_rules=settings.evaluator_sampling_rules,
+        capture_content=settings.capture_content,
+        queue_size=settings.evaluation_queue_size,
+        workers=settings.evaluation_workers,
+        timeout=settings.evaluator_timeout,
+        meter_provider=meter_provider,
+    )
+
+
 def _instrument(settings: Settings, tracer_provider: TracerProvider, meter_provider: Any) -> list[Any]:
     names = settings.instrument if settings.instrument is not None else tuple(INSTRUMENTORS)
     done = []
@@ -174,8 +199,18 @@ def enable(
     tracer_provider: TracerProvider | None = None,
     capture_content: bool | None = None,
     instrument: Sequence[str] | str | None = None,
-    evaluators: Sequence[str] | str | None = None,
+    evaluators: Sequence[Any] | str | None = None,
     *,
+    redact_pii: bool | None = None,
+    evaluator_sampling_rules: Sequence[Any] | str | None = None,
+    evaluator_timeout: float | None = None,
+    evaluation_queue_size: int | None = None,
+    evaluation_workers: int | None = None,
+    pii_entities: Sequence[str] | str | None = None,
+    pii_operator: str | None = None,
+    pii_score_threshold: float | None = None,
+    pii_allow_list: Sequence[str] | str | None = None,
+    pii_hash_key: str | None = None,
     meter_provider: Any = None,
     traces_file: str | None = None,
     console: bool | None = None,
@@ -194,6 +229,10 @@ def enable(
     one-line console summary per LLM call (stderr) and, with ``traces_file``, OTLP/JSON lines.
 
     ``exporter`` is ``"otlp"``, ``"console"``, ``"none"`` or any ``SpanExporter`` instance.
+    ``evaluators`` are built-in names (``pii``, ``language_mismatch``, ``failure_to_answer``, ``sentiment``,
+    ``toxicity``) and/or :class:`llmotel.evaluation.Evaluator` objects; they run on workers and their results
+    are exported as ``gen_ai.evaluation.result`` events on the evaluated spans. ``redact_pii`` (or ``"pii"``)
+    redacts personal data from every exported span (``pii_*`` options).
     Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it twice warns and does nothing.
     """
     global _enabled, _atexit_registered
@@ -209,6 +248,16 @@ def enable(
         capture_content=capture_content,
         instrument=instrument,
         evaluators=evaluators,
+        redact_pii=redact_pii,
+        evaluator_sampling_rules=evaluator_sampling_rules,
+        evaluator_timeout=evaluator_timeout,
+        evaluation_queue_size=evaluation_queue_size,
+        evaluation_workers=evaluation_workers,
+        pii_entities=pii_entities,
+        pii_operator=pii_operator,
+        pii_score_threshold=pii_score_threshold,
+        pii_allow_list=pii_allow_list,
+        pii_hash_key=pii_hash_key,
         traces_file=traces_file,
         console=console,
         metrics=metrics,
@@ -229,6 +278,8 @@ def enable(
         provider = _tracer_provider(settings, tracer_provider)
         processors, exporters = _processors(settings, custom_exporter)
         meter, owned_meter = _meter_provider(settings, meter_provider)
+        if settings.evaluates_content:
+            processors = [_evaluating_processor(settings, processors, meter)]
         pipeline = _pipelines.get(provider)
         if pipeline is None:
             pipeline = _pipelines[provider] = SpanPipeline()
@@ -271,8 +322,9 @@ def shutdown(timeout: float = 30.0) -> None:
             instrumentor.uninstrument()
         except Exception as exc:
             logger.warning("llmotel: could not uninstrument %s: %s", type(instrumentor).__name__, exc)
+    started = time.monotonic()
     state.pipeline.force_flush(int(timeout * 1000))
-    state.pipeline.shutdown()
+    state.pipeline.shutdown(timeout_millis=max(timeout - (time.monotonic() - started), 0) * 1000)
     if state.owned_meter_provider is not None:
         state.owned_meter_provider.shutdown(timeout_millis=timeout * 1000)
 

@@ -222,7 +222,7 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
     redact = pick("redact_pii", parse_bool)
     values["redact_pii"] = bool(redact) or "pii" in evaluators
     values["evaluators"] = tuple(e for e in evaluators if e != "pii")
-    rules = pick("evaluator_sampling_rules", lambda s, r: parse_rules(r))
+    rules = pick("evaluator_sampling_rules", lambda s, r: parse_rules(r, s))
     values["evaluator_sampling_rules"] = parse_rules(rules) if rules is not None else ()
     values["evaluator_timeout"] = _positive_number("evaluator_timeout", pick("evaluator_timeout", _float), 10.0)
     for name, default, minimum in (("evaluation_queue_size", 2048, 1), ("evaluation_workers", 2, 1)):

@@ -8,6 +8,7 @@ explicit marker, so the JSON stays valid whatever the OTel attribute length limi
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from llmotel import semconv as sc
@@ -154,28 +155,35 @@ def message(role: Any, parts: list[Part], name: Any = None) -> Message:
     return msg
 
 
-_PRIVATE = "_llmotel_private_content"
+
+# span id -> content attributes kept in-process for evaluators (see keep_private_content). Bounded: spans that
+# never reach the evaluating processor (another provider, shut down meanwhile) are forgotten oldest first.
+_private: dict[int, dict[str, Any]] = {}
+_private_lock = threading.Lock()
+_PRIVATE_LIMIT = 10_000
 
 
 def keep_private_content(span: Any, attributes: dict[str, Any]) -> None:
-    """Attach content attributes to the span *object* only, for in-process evaluators.
+    """Keep content attributes of a recording span in-process only, for the evaluating processor.
 
-    Used when content capture is off but evaluators run: no processor or exporter reads this, so the content
-    never leaves the process; the evaluating processor reads it with :func:`private_content`.
+    Used when content capture is off but evaluators run: nothing else reads this store, so the content never
+    reaches another processor or an exporter; the evaluating processor takes it with :func:`pop_private_content`
+    when the span ends.
     """
-    if not attributes:
+    if not attributes or not span.is_recording():
         return
-    held = getattr(span, _PRIVATE, None)
-    if held is None:
-        try:
-            setattr(span, _PRIVATE, dict(attributes))
-        except AttributeError:  # a non-SDK span without a __dict__: nothing to evaluate with
+    span_id = span.get_span_context().span_id
+    with _private_lock:
+        held = _private.get(span_id)
+        if held is not None:
+            held.update(attributes)
             return
-    else:
-        held.update(attributes)
+        if len(_private) >= _PRIVATE_LIMIT:
+            del _private[next(iter(_private))]
+        _private[span_id] = dict(attributes)
 
 
-def private_content(span: Any) -> dict[str, Any]:
-    """The content kept by :func:`keep_private_content` (empty when there is none)."""
-    held = getattr(span, _PRIVATE, None)
-    return held if isinstance(held, dict) else {}
+def pop_private_content(span_id: int) -> dict[str, Any]:
+    """The content kept for a span by :func:`keep_private_content`, removed from the store (empty if none)."""
+    with _private_lock:
+        return _private.pop(span_id, None) or {}

@@ -166,6 +166,10 @@ LLMOTEL_EVALUATION_METRIC_TYPE: Final = "llmotel.evaluation.metric_type"  # scor
 LLMOTEL_EVALUATION_ASSESSMENT: Final = "llmotel.evaluation.assessment"  # pass | fail
 LLMOTEL_EVALUATION_TAGS: Final = "llmotel.evaluation.tags"  # string[] of "key:value"
 LLMOTEL_EVALUATION_SOURCE: Final = "llmotel.evaluation.source"  # custom | <evaluator name>
+LLMOTEL_EVALUATION_METADATA_PREFIX: Final = "llmotel.evaluation.metadata."  # + an evaluator's metadata key
+LLMOTEL_EVALUATION_DURATION: Final = "llmotel.evaluation.duration"  # seconds the evaluator took (event attribute)
+LLMOTEL_EVALUATION_STATUS: Final = "llmotel.evaluation.status"  # unevaluated: on spans exported without evaluation
+LLMOTEL_PII_REDACTED: Final = "llmotel.pii.redacted"  # true on spans whose exported content was redacted
 TRUNCATION_MARKER: Final = "…[llmotel: truncated {dropped} chars]"
 
 # --- metrics (v1.41 set) --------------------------------------------------------------------------------------------
@@ -174,6 +178,11 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_EXPORT_FAILURES: Final = "llmotel.export.failed_spans"
 METRIC_INSTRUMENTATION_ERRORS: Final = "llmotel.instrumentation.errors"
+METRIC_EVALUATIONS: Final = "llmotel.evaluation.results"  # counter: gen_ai.evaluation.name, score.label, error.type
+METRIC_EVALUATION_DURATION: Final = "llmotel.evaluation.duration"  # histogram (s) per gen_ai.evaluation.name
+METRIC_EVALUATION_QUEUE_DEPTH: Final = "llmotel.evaluation.queue.depth"  # gauge: spans waiting for evaluation
+METRIC_EVALUATION_DROPPED: Final = "llmotel.evaluation.unevaluated_spans"  # counter: exported without evaluation
+LLMOTEL_DROP_REASON: Final = "llmotel.reason"  # queue_full | shutdown
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"

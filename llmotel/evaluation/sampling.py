@@ -53,23 +53,26 @@ class SamplingRule:
         return bool(evaluator_glob.match(evaluator) and name_glob.match(span_name) and model_glob.match(model))
 
 
-def parse_rules(raw: str | Sequence[Any]) -> tuple[SamplingRule, ...]:
+def parse_rules(raw: str | Sequence[Any], setting: str = SETTING) -> tuple[SamplingRule, ...]:
     """Rules from JSON text or a list of :class:`SamplingRule` / dicts; ConfigurationError when malformed."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            raise ConfigurationError(SETTING, raw, f"{_EXPECTED}; not valid JSON: {exc}") from None
+            raise ConfigurationError(setting, raw, f"{_EXPECTED}; not valid JSON: {exc}") from None
     if isinstance(raw, Mapping) or not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
-        raise ConfigurationError(SETTING, raw, _EXPECTED)
+        raise ConfigurationError(setting, raw, _EXPECTED)
     rules = []
     for item in raw:
         if isinstance(item, SamplingRule):
             rules.append(item)
             continue
         if not isinstance(item, Mapping) or set(item) - set(_KEYS):
-            raise ConfigurationError(SETTING, item, _EXPECTED)
-        rules.append(SamplingRule(**item))
+            raise ConfigurationError(setting, item, _EXPECTED)
+        try:
+            rules.append(SamplingRule(**item))
+        except ConfigurationError as exc:
+            raise ConfigurationError(setting, item, _EXPECTED) from exc
     return tuple(rules)
 
 

@@ -1,0 +1,455 @@
+"""EvaluatingSpanProcessor: evaluate and redact ended spans on workers, then hand copies to the exporting processor.
+
+``on_end`` never blocks and never drops a span. A span that needs work (an LLM span some evaluator samples, or
+any span when PII redaction is on) goes to a bounded queue; anything else goes straight through. Workers run the
+sampled evaluators (sync ones on a thread pool, async ones on one event loop, each with its own timeout),
+redact, and pass the exporting processor a copy of the span (same ids, timing, status, links) with one
+``gen_ai.evaluation.result`` event per result. When the queue is full the span is exported unevaluated (still
+redacted, synchronously) and the drop is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import logging
+import math
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry import metrics
+from opentelemetry.context import Context
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import Status
+
+from llmotel import semconv as sc
+from llmotel._diagnostics import RateLimit
+from llmotel._version import __version__
+from llmotel.content import pop_private_content
+from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key
+from llmotel.evaluation.sampling import Sampler, SamplingRule
+from llmotel.evaluation.types import EvaluationInput, EvaluationResult, Evaluator
+
+logger = logging.getLogger("llmotel.evaluation")
+
+#: operations whose spans evaluators look at (model calls with input and output text)
+LLM_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, "generate_content"})
+PII_EVALUATION = "pii"
+_STOP = object()
+_STALLED_LIMIT = 2  # calls of one evaluator still running past their timeout before it is skipped
+
+
+class EvaluatedSpan(ReadableSpan):
+    """A finished span's copy with redacted attributes and added events; keeps the original's drop counts."""
+
+    def __init__(self, original: ReadableSpan, attributes: Mapping[str, Any], events: Sequence[Event],
+                 status: Status) -> None:
+        super().__init__(
+            name=original.name,
+            context=original.context,
+            parent=original.parent,
+            resource=original.resource,
+            attributes=attributes,
+            events=events,
+            links=original.links,
+            kind=original.kind,
+            status=status,
+            start_time=original.start_time,
+            end_time=original.end_time,
+            instrumentation_scope=original.instrumentation_scope,
+        )
+        self._dropped = (original.dropped_attributes, original.dropped_events, original.dropped_links)
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped[2]
+
+
+def is_llm_span(span: ReadableSpan) -> bool:
+    attributes = span.attributes or {}
+    return attributes.get(sc.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS or attributes.get(sc.LLMOTEL_SPAN_KIND) == "llm"
+
+
+def result_attributes(result: EvaluationResult, response_id: Any, keep_explanation: bool) -> dict[str, Any]:
+    """The ``gen_ai.evaluation.result`` event attributes of one result."""
+    attrs: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: result.name}
+    if result.score is not None:
+        attrs[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(result.score)
+    if result.label is not None:
+        attrs[sc.GEN_AI_EVALUATION_SCORE_LABEL] = result.label
+    if result.explanation is not None and keep_explanation:
+        attrs[sc.GEN_AI_EVALUATION_EXPLANATION] = result.explanation
+    if result.assessment is not None:
+        attrs[sc.LLMOTEL_EVALUATION_ASSESSMENT] = result.assessment
+    if isinstance(response_id, str):
+        attrs[sc.GEN_AI_RESPONSE_ID] = response_id
+    for key, value in result.metadata.items():
+        if isinstance(value, (str, bool, int, float)):
+            attrs[sc.LLMOTEL_EVALUATION_METADATA_PREFIX + str(key)] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            attrs[sc.LLMOTEL_EVALUATION_METADATA_PREFIX + str(key)] = tuple(value)
+    return attrs
+
+
+def _results(name: str, output: Any) -> list[EvaluationResult]:
+    if output is None:
+        return []
+    if isinstance(output, EvaluationResult):
+        return [output]
+    if isinstance(output, (list, tuple)) and all(isinstance(r, EvaluationResult) for r in output):
+        return list(output)
+    raise TypeError(f"evaluator {name!r} returned {type(output).__name__}, not EvaluationResult(s) or None")
+
+
+class _EvaluatorSlot:
+    """One configured evaluator, how to call it, and how many of its calls overran their timeout."""
+
+    def __init__(self, evaluator: Evaluator, default_timeout: float) -> None:
+        self.evaluator = evaluator
+        self.name: str = evaluator.name
+        timeout = getattr(evaluator, "timeout", None)
+        valid = isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout < math.inf
+        self.timeout = float(timeout) if valid else default_timeout  # type: ignore[arg-type]
+        self.is_async = inspect.iscoroutinefunction(evaluator.evaluate)
+        self.keeps_explanation = getattr(evaluator, "explanation_has_content", True) is False
+        self.overrunning = 0
+        self.lock = threading.Lock()
+
+
+class EvaluatingSpanProcessor(SpanProcessor):
+    """Evaluate and redact ended spans off the caller's thread, then pass copies to ``downstream``.
+
+    ``evaluators`` run on LLM spans their sampling rules select; ``redactor`` (e.g.
+    :class:`llmotel.evaluation.pii.PiiRedactor`) redacts every span and adds a ``pii`` evaluation to LLM
+    spans. ``capture_content=False`` means content reaches evaluators in-process only: explanations that may
+    quote content are then not exported either.
+    """
+
+    def __init__(
+        self,
+        downstream: SpanProcessor,
+        evaluators: Iterable[Evaluator] = (),
+        *,
+        redactor: TextRedactor | None = None,
+        sampling_rules: Sequence[SamplingRule] = (),
+        capture_content: bool = True,
+        queue_size: int = 2048,
+        workers: int = 2,
+        timeout: float = 10.0,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._downstream = downstream
+        self._slots = [_EvaluatorSlot(e, timeout) for e in evaluators]
+        self._redactor = redactor
+        self._sampler = Sampler(sampling_rules)
+        self._capture_content = capture_content
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._pending = 0  # spans accepted and not yet handed downstream
+        self._idle = threading.Condition()
+        self._closed = False
+        self._drop_log = RateLimit(60.0)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(2, 2 * workers), thread_name_prefix="llmotel-evaluator"
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_lock = threading.Lock()
+        self._instruments(meter_provider)
+        self._workers = [
+            threading.Thread(target=self._work, name=f"llmotel-evaluation-{i}", daemon=True) for i in range(workers)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def _instruments(self, meter_provider: MeterProvider | None) -> None:
+        meter = metrics.get_meter("llmotel.evaluation", __version__, meter_provider)
+        self._results_counter = meter.create_counter(
+            sc.METRIC_EVALUATIONS, unit="{evaluation}", description="Evaluation results by evaluation name and label."
+        )
+        self._duration = meter.create_histogram(
+            sc.METRIC_EVALUATION_DURATION, unit="s", description="Time an evaluator took on one span.",
+            explicit_bucket_boundaries_advisory=[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                 2.5, 5, 10, 30],
+        )
+        self._dropped = meter.create_counter(
+            sc.METRIC_EVALUATION_DROPPED, unit="{span}", description="Spans exported without evaluation."
+        )
+        ref = weakref.ref(self)
+
+        def depth(_options: CallbackOptions) -> Iterable[Observation]:
+            processor = ref()
+            return [Observation(processor._queue.qsize())] if processor is not None else []
+
+        meter.create_observable_gauge(
+            sc.METRIC_EVALUATION_QUEUE_DEPTH, callbacks=[depth], unit="{span}",
+            description="Spans waiting for evaluation.",
+        )
+
+    # --- the caller's thread ------------------------------------------------------------------------------------
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self._downstream.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        # content kept in-process (capture off) is taken now, so the store never holds it past the span's end
+        private = pop_private_content(span.context.span_id) if span.context is not None else {}
+        if self._closed:
+            self._downstream.on_end(span)
+            return
+        slots = self._sampled(span)
+        if not slots and self._redactor is None:
+            self._downstream.on_end(span)
+            return
+        with self._idle:
+            self._pending += 1
+        try:
+            self._queue.put_nowait((span, slots, private))
+        except queue.Full:
+            self._unevaluated(span, private, "queue_full")
+            self._finished()
+
+    def _sampled(self, span: ReadableSpan) -> list[_EvaluatorSlot]:
+        if not self._slots or not is_llm_span(span):
+            return []
+        attributes = span.attributes or {}
+        model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or attributes.get(sc.GEN_AI_REQUEST_MODEL) or ""
+        trace_id = span.context.trace_id if span.context is not None else 0
+        model = model if isinstance(model, str) else ""
+        return [s for s in self._slots if self._sampler.sampled(s.name, span.name, model, trace_id)]
+
+    def _unevaluated(self, span: ReadableSpan, private: Mapping[str, Any], reason: str) -> None:
+        """Export a span without evaluating it (redacted all the same); count and log the drop."""
+        self._dropped.add(1, {sc.LLMOTEL_DROP_REASON: reason})
+        if self._drop_log.allow(reason)[0]:
+            logger.warning(
+                "llmotel: evaluation queue is full; spans are exported without evaluation (%s). Raise "
+                "evaluation_queue_size / evaluation_workers or sample fewer spans.", reason,
+            )
+        try:
+            exported = self._copy(span, private, [], evaluated=False)
+        except Exception as exc:  # never export unredacted content: drop it from the span instead
+            logger.warning("llmotel: could not redact a span (%s); its content attributes are dropped", exc)
+            exported = self._without_content(span) if self._redactor is not None else span
+        self._downstream.on_end(exported)
+
+    # --- workers ------------------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            span, slots, private = item
+            try:
+                self._downstream.on_end(self._process(span, slots, private))
+            except Exception as exc:
+                logger.warning("llmotel: evaluating a span failed (%s); exported without evaluation", exc)
+                try:
+                    self._downstream.on_end(self._without_content(span) if self._redactor is not None else span)
+                except Exception:
+                    logger.exception("llmotel: exporting a span failed")
+            finally:
+                self._finished()
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def _process(self, span: ReadableSpan, slots: list[_EvaluatorSlot], private: Mapping[str, Any]) -> ReadableSpan:
+        results: list[tuple[_EvaluatorSlot, list[EvaluationResult] | None, str | None, float]] = []
+        if slots:
+            attributes = dict(span.attributes or {})
+            attributes.update(private)  # content kept in-process when capture is off
+            results = self._evaluate(slots, EvaluationInput.from_attributes(attributes, span.name))
+        response_id = (span.attributes or {}).get(sc.GEN_AI_RESPONSE_ID)
+        now = time.time_ns()
+        events: list[Event] = []
+        for slot, slot_results, error, elapsed in results:
+            keep = self._capture_content or slot.keeps_explanation
+            if error is not None:
+                attrs: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: slot.name, sc.ERROR_TYPE: error,
+                         sc.LLMOTEL_EVALUATION_DURATION: elapsed}
+                events.append(Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now))
+                self._results_counter.add(1, {sc.GEN_AI_EVALUATION_NAME: slot.name, sc.ERROR_TYPE: error})
+                continue
+            for result in slot_results or ():
+                attrs = result_attributes(result, response_id, keep)
+                attrs[sc.LLMOTEL_EVALUATION_DURATION] = elapsed
+                events.append(Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now))
+                self._results_counter.add(1, {sc.GEN_AI_EVALUATION_NAME: result.name,
+                                              sc.GEN_AI_EVALUATION_SCORE_LABEL: result.label or ""})
+        if self._redactor is None and not events:
+            return span
+        return self._copy(span, private, events, evaluated=True)
+
+    def _evaluate(self, slots: list[_EvaluatorSlot], input: EvaluationInput
+                  ) -> list[tuple[_EvaluatorSlot, list[EvaluationResult] | None, str | None, float]]:
+        started = time.perf_counter()
+        running: list[tuple[_EvaluatorSlot, concurrent.futures.Future[Any] | None]] = []
+        for slot in slots:
+            with slot.lock:
+                stalled = slot.overrunning >= _STALLED_LIMIT
+            running.append((slot, None if stalled else self._submit(slot, input)))
+        out: list[tuple[_EvaluatorSlot, list[EvaluationResult] | None, str | None, float]] = []
+        for slot, future in running:
+            if future is None:
+                out.append((slot, None, "llmotel.evaluator_stalled", 0.0))
+                continue
+            remaining = slot.timeout - (time.perf_counter() - started)
+            try:
+                output, elapsed = future.result(timeout=max(remaining, 0.0))
+                out.append((slot, _results(slot.name, output), None, elapsed))
+                self._duration.record(elapsed, {sc.GEN_AI_EVALUATION_NAME: slot.name})
+            except concurrent.futures.TimeoutError:
+                if not future.cancel():  # already running: count it until it returns
+                    with slot.lock:
+                        slot.overrunning += 1
+                    future.add_done_callback(functools.partial(self._overrun_done, slot))
+                out.append((slot, None, "TimeoutError", slot.timeout))
+            except Exception as exc:
+                out.append((slot, None, type(exc).__qualname__, time.perf_counter() - started))
+        return out
+
+    @staticmethod
+    def _overrun_done(slot: _EvaluatorSlot, _future: concurrent.futures.Future[Any]) -> None:
+        with slot.lock:
+            slot.overrunning -= 1
+
+    def _submit(self, slot: _EvaluatorSlot, input: EvaluationInput) -> concurrent.futures.Future[Any]:
+        if slot.is_async:
+            return asyncio.run_coroutine_threadsafe(self._timed_async(slot, input), self._event_loop())
+        return self._pool.submit(self._timed_sync, slot, input)
+
+    def _timed_sync(self, slot: _EvaluatorSlot, input: EvaluationInput) -> tuple[Any, float]:
+        t0 = time.perf_counter()
+        output = slot.evaluator.evaluate(input)
+        if inspect.isawaitable(output):  # a sync method that returned a coroutine
+            output = asyncio.run_coroutine_threadsafe(_awaited(output), self._event_loop()).result(slot.timeout)
+        return output, time.perf_counter() - t0
+
+    @staticmethod
+    async def _timed_async(slot: _EvaluatorSlot, input: EvaluationInput) -> tuple[Any, float]:
+        t0 = time.perf_counter()
+        output = await slot.evaluator.evaluate(input)  # type: ignore[misc]
+        return output, time.perf_counter() - t0
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="llmotel-evaluation-loop", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    # --- the exported copy --------------------------------------------------------------------------------------
+
+    def _copy(self, span: ReadableSpan, private: Mapping[str, Any], new_events: list[Event], *, evaluated: bool
+              ) -> ReadableSpan:
+        attributes: dict[str, Any] = dict(span.attributes or {})
+        events = [*span.events, *new_events]
+        status = span.status
+        if not evaluated:
+            attributes[sc.LLMOTEL_EVALUATION_STATUS] = "unevaluated"
+        if self._redactor is not None:
+            redaction = SpanRedaction(self._redactor)
+            attributes = redaction.attributes(attributes)
+            events = [Event(e.name, redaction.attributes(e.attributes), e.timestamp) for e in events]
+            if status.description:
+                status = Status(status.status_code, redaction.text(status.description))
+            exported_found = sum(redaction.found.values())
+            if not self._capture_content:  # also look at the content evaluators saw, for the pii evaluation
+                redaction.attributes(private)
+            if exported_found:
+                attributes[sc.LLMOTEL_PII_REDACTED] = True
+            if redaction.found or is_llm_span(span):
+                events.append(self._pii_event(redaction.found, attributes.get(sc.GEN_AI_RESPONSE_ID)))
+        return EvaluatedSpan(span, attributes, events, status)
+
+    def _pii_event(self, found: Mapping[str, int], response_id: Any) -> Event:
+        total = sum(found.values())
+        label = "detected" if total else "none"
+        result = EvaluationResult(
+            PII_EVALUATION, score=float(total), label=label, assessment="fail" if total else "pass",
+            explanation=(", ".join(f"{n} {entity}" for entity, n in sorted(found.items())) + " redacted")
+            if total else "no PII found",
+            metadata=dict(found),
+        )
+        self._results_counter.add(
+            1, {sc.GEN_AI_EVALUATION_NAME: PII_EVALUATION, sc.GEN_AI_EVALUATION_SCORE_LABEL: label}
+        )
+        return Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, result_attributes(result, response_id, True), time.time_ns())
+
+    @staticmethod
+    def _without_content(span: ReadableSpan) -> ReadableSpan:
+        attributes = {k: v for k, v in (span.attributes or {}).items() if not is_content_key(k)}
+        events = [Event(e.name, {k: v for k, v in (e.attributes or {}).items() if not is_content_key(k)}, e.timestamp)
+                  for e in span.events]
+        return EvaluatedSpan(span, attributes, events, Status(span.status.status_code))
+
+    # --- flush and shutdown -------------------------------------------------------------------------------------
+
+    def _drain(self, timeout_millis: float) -> bool:
+        deadline = time.monotonic() + timeout_millis / 1000
+        with self._idle:
+            while self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Wait for queued spans to be evaluated, then flush the exporting processor.
+
+        Evaluation gets at most 80% of the time, so what is already evaluated is still exported when an
+        evaluator holds up the rest.
+        """
+        started = time.monotonic()
+        drained = self._drain(timeout_millis * 0.8)
+        left = max(timeout_millis - (time.monotonic() - started) * 1000, 0)
+        return self._downstream.force_flush(int(left)) and drained
+
+    def shutdown(self) -> None:
+        self.shutdown_within(30000)
+
+    def shutdown_within(self, timeout_millis: float) -> None:
+        """Evaluate what is queued within the timeout, export the rest unevaluated, stop the workers."""
+        if self._closed:
+            return
+        self._closed = True
+        self._drain(timeout_millis)
+        while True:  # whatever is still queued is exported unevaluated, never lost
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._unevaluated(item[0], item[2], "shutdown")
+            self._finished()
+        for _ in self._workers:
+            self._queue.put(_STOP)
+        for worker in self._workers:
+            worker.join(timeout=1.0)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._downstream.shutdown()
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
