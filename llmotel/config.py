@@ -51,6 +51,7 @@ class Settings:
     pii_score_threshold: float = 0.5
     pii_allow_list: tuple[str, ...] = ()
     pii_hash_key: str | None = None
+    pii_use_ner: bool | None = None
     disabled: bool = False
     metrics: bool = True
     stream_usage: bool = False
@@ -299,6 +300,9 @@ def _pii_settings(pick: Callable[..., Any]) -> dict[str, Any]:
                                   or not 0.0 <= threshold <= 1.0):
         raise ConfigurationError("pii_score_threshold", threshold, "a number between 0 and 1")
     allow = pick("pii_allow_list", _string_list)
+    use_ner = pick("pii_use_ner", parse_bool)
+    if use_ner is not None and not isinstance(use_ner, bool):
+        raise ConfigurationError("pii_use_ner", use_ner, "True, False or None (use NER when a model is installed)")
     key = pick("pii_hash_key", lambda s, r: r)
     if key is not None and (not isinstance(key, str) or not key):
         raise ConfigurationError("pii_hash_key", key, "a non-empty string")
@@ -308,6 +312,7 @@ def _pii_settings(pick: Callable[..., Any]) -> dict[str, Any]:
         "pii_score_threshold": 0.5 if threshold is None else float(threshold),
         "pii_allow_list": () if allow is None else _string_list("pii_allow_list", allow),
         "pii_hash_key": key,
+        "pii_use_ner": use_ner,
     }
 
 

@@ -53,5 +53,6 @@ def pii_redactor(settings: Settings) -> TextRedactor:
         operator=settings.pii_operator,
         allow_list=settings.pii_allow_list,
         hash_key=settings.pii_hash_key,
+        use_ner=settings.pii_use_ner,
     )
-    return pii.PiiRedactor(options)
+    return pii.PiiRedactor(options)  # presidio loads on the first span a worker redacts

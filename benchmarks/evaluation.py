@@ -1,0 +1,200 @@
+"""The evaluating processor's costs: calling thread, worker throughput, memory under a dead backend.
+
+    python benchmarks/evaluation.py caller      # CPU time per plain call on the calling thread, evaluation on vs off
+    python benchmarks/evaluation.py throughput  # spans/s evaluated by the workers (PII + language + sentiment + FTA)
+    python benchmarks/evaluation.py memory      # RSS at 200 calls/s for 60 s with an unreachable OTLP backend
+
+Every mode uses the real OpenAI client over an in-process ``MockTransport`` (no network) with 500-character
+messages; the offline checks and PII redaction are the built-ins (``pip install -e '.[dev]'`` installs them).
+Targets (issue 6): calling thread <= 1.10x; throughput >= 300 spans/s on 2 cores; memory bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from typing import Any
+
+import httpx2
+import openai
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+sys.path.insert(0, os.path.dirname(__file__))
+from overhead import NoopExporter
+
+import llmotel
+from llmotel import semconv as sc
+from llmotel.evaluation import builtin
+from llmotel.evaluation.processor import EvaluatingSpanProcessor
+
+OFFLINE = ["language_mismatch", "failure_to_answer", "sentiment", "toxicity"]
+QUESTION = (
+    "Hello, I am Maria Schmidt and I need help with my order 48213. Please send the invoice to "
+    "maria.schmidt@example.com or call me on +49 30 901820 tomorrow. I paid with the card 4111 1111 1111 1111 "
+    "last Tuesday, and the amount was 129.90 EUR. Could you also tell me how long delivery to Berlin takes, and "
+    "whether I can change the delivery address after the parcel has shipped? The tracking page shows an error "
+    "since yesterday evening and I am getting worried."
+)
+ANSWER = (
+    "Thank you for reaching out, Maria. I have found your order 48213 and the invoice has been sent to the e-mail "
+    "address on file. Delivery to Berlin usually takes two to three working days. You can change the delivery "
+    "address until the parcel leaves our warehouse; after that, the carrier offers a redirect service on its "
+    "website for a small fee. The tracking page had a temporary outage yesterday evening, which is now fixed, so "
+    "you should see the current status again. Is there anything else I can help you with today?"
+)
+MESSAGES = [{"role": "system", "content": "You are a helpful customer support assistant."},
+            {"role": "user", "content": QUESTION}]
+COMPLETION = json.dumps({
+    "id": "chatcmpl-eval", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}],
+    "usage": {"prompt_tokens": 120, "completion_tokens": 110, "total_tokens": 230},
+}).encode()
+
+
+def client() -> openai.OpenAI:
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, content=COMPLETION, headers={"content-type": "application/json"}))
+    return openai.OpenAI(api_key="bench", max_retries=0, http_client=httpx2.Client(transport=transport))
+
+
+def call(c: openai.OpenAI) -> None:
+    c.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def caller_cpu_per_call(evaluate: bool, calls: int, repeats: int) -> float:
+    """Best-of-``repeats`` CPU seconds per call spent on the calling thread (workers excluded)."""
+    settings: dict[str, Any] = {"exporter": NoopExporter(), "console": False, "metrics": False}
+    if evaluate:
+        settings.update(evaluators=OFFLINE, redact_pii=True, evaluation_queue_size=calls * repeats + 100)
+    llmotel.enable(tracer_provider=TracerProvider(), **settings)
+    c = client()
+    for _ in range(50):  # warm-up: imports, model loading, caches
+        call(c)
+    llmotel.flush(timeout=120)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.thread_time()
+        for _ in range(calls):
+            call(c)
+        best = min(best, (time.thread_time() - t0) / calls)
+        llmotel.flush(timeout=300)  # evaluation is drained between repeats so queues never fill
+    llmotel.shutdown()
+    return best
+
+
+def run_caller(args: argparse.Namespace) -> None:
+    off = caller_cpu_per_call(False, args.calls, args.repeats)
+    on = caller_cpu_per_call(True, args.calls, args.repeats)
+    print(f"calling-thread CPU per plain call: evaluation off {off * 1e6:.1f} us, "
+          f"on (PII + {', '.join(OFFLINE)}) {on * 1e6:.1f} us -> ratio {on / off:.3f} (target <= 1.10)")
+
+
+def llm_span(i: int) -> ReadableSpan:
+    """A finished chat span with 500-character input and output messages, as the instrumentation makes."""
+    provider = TracerProvider()
+    tracer = provider.get_tracer("bench")
+    span = tracer.start_span(f"chat gpt-4o-mini-{i % 3}", attributes={
+        sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "openai", sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
+        sc.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": MESSAGES[0]["content"]}]),
+        sc.GEN_AI_INPUT_MESSAGES: json.dumps([{"role": "user", "parts": [{"type": "text", "content": QUESTION}]}]),
+        sc.GEN_AI_OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "finish_reason": "stop",
+                                                 "parts": [{"type": "text", "content": ANSWER}]}]),
+    })
+    span.end()
+    return span._readable_span()  # type: ignore[attr-defined]
+
+
+def run_throughput(args: argparse.Namespace) -> None:
+    from llmotel.config import resolve
+
+    spans = [llm_span(i) for i in range(args.spans)]
+    evaluators = builtin.evaluators(["language_mismatch", "failure_to_answer", "sentiment"])
+    processor = EvaluatingSpanProcessor(
+        SimpleSpanProcessor(NoopExporter()), evaluators, redactor=builtin.pii_redactor(resolve(redact_pii=True)),
+        queue_size=args.spans + 10, workers=args.workers,
+    )
+    processor.on_end(llm_span(-1))  # warm-up: load the models before timing
+    processor.force_flush(120_000)
+    t0 = time.perf_counter()
+    for span in spans:
+        processor.on_end(span)
+    assert processor.force_flush(600_000)
+    elapsed = time.perf_counter() - t0
+    processor.shutdown()
+    print(f"worker throughput, PII + language + sentiment + failure-to-answer, 500-char messages, "
+          f"{args.workers} workers: {len(spans) / elapsed:.0f} spans/s ({len(spans)} spans in {elapsed:.2f} s; "
+          f"target >= 300)")
+
+
+def dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again: connections are refused
+
+
+def run_memory(args: argparse.Namespace) -> None:
+    endpoint = f"http://127.0.0.1:{dead_port()}"
+    llmotel.enable(endpoint=endpoint, protocol=args.protocol, evaluators=OFFLINE, redact_pii=True, console=False,
+                   tracer_provider=TracerProvider())
+    c = client()
+    start_rss = rss_mb()
+    samples, latencies = [], []
+    interval = 1 / args.rate
+    t_start = time.perf_counter()
+    next_call = t_start
+    while (now := time.perf_counter()) - t_start < args.seconds:
+        if now < next_call:
+            time.sleep(next_call - now)
+        t0 = time.perf_counter()
+        call(c)
+        latencies.append(time.perf_counter() - t0)
+        next_call += interval
+        if len(latencies) % args.rate == 0:
+            samples.append(rss_mb())
+    calls = len(latencies)
+    latencies.sort()
+    print(f"dead OTLP backend ({args.protocol}, {endpoint}), {calls} calls in {args.seconds} s "
+          f"({calls / args.seconds:.0f}/s): RSS start {start_rss:.0f} MB, peak {max(samples):.0f} MB, "
+          f"last {samples[-1]:.0f} MB")
+    step = max(1, len(samples) // 12)
+    print("RSS over time (MB):", ", ".join(f"{s:.0f}" for s in samples[::step]))
+    print(f"application call latency: p50 {statistics.median(latencies) * 1e3:.2f} ms, "
+          f"p99 {latencies[int(calls * 0.99)] * 1e3:.2f} ms, max {latencies[-1] * 1e3:.2f} ms")
+    t0 = time.perf_counter()
+    llmotel.shutdown(timeout=5)
+    print(f"shutdown with the backend still down: {time.perf_counter() - t0:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    caller = sub.add_parser("caller")
+    caller.add_argument("--calls", type=int, default=300)
+    caller.add_argument("--repeats", type=int, default=5)
+    throughput = sub.add_parser("throughput")
+    throughput.add_argument("--spans", type=int, default=2000)
+    throughput.add_argument("--workers", type=int, default=2)
+    memory = sub.add_parser("memory")
+    memory.add_argument("--rate", type=int, default=200)
+    memory.add_argument("--seconds", type=int, default=60)
+    memory.add_argument("--protocol", choices=["grpc", "http/protobuf"], default="http/protobuf")
+    args = parser.parse_args()
+    {"caller": run_caller, "throughput": run_throughput, "memory": run_memory}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The built-in offline checks by name through enable(): real SDK calls, results as span events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import llmotel
+from llmotel import semconv as sc
+from llmotel.config import BUILTIN_EVALUATORS
+from llmotel.evaluation import builtin
+from tests.fake_providers import Reply
+
+OFFLINE = ["language_mismatch", "failure_to_answer", "sentiment", "toxicity"]
+GERMAN_QUESTION = "Wie lange dauert die Lieferung nach Berlin, und kann ich die Adresse noch ändern?"
+
+
+def run(openai_client: Any, fake_provider: Any, answer: str, question: str = GERMAN_QUESTION,
+        **settings: Any) -> dict[str, dict[str, Any]]:
+    exporter = InMemorySpanExporter()
+    llmotel.enable(exporter=exporter, console=False, tracer_provider=TracerProvider(), **settings)
+    fake_provider.script(Reply(text=answer))
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
+    assert llmotel.flush(timeout=30)
+    (span,) = exporter.get_finished_spans()
+    return events_by_name(span)
+
+
+def events_by_name(span: ReadableSpan) -> dict[str, dict[str, Any]]:
+    return {e.attributes[sc.GEN_AI_EVALUATION_NAME]: dict(e.attributes) for e in span.events
+            if e.name == sc.GEN_AI_EVALUATION_RESULT_EVENT}
+
+
+def label(event: dict[str, Any]) -> str:
+    return event[sc.GEN_AI_EVALUATION_SCORE_LABEL]
+
+
+def test_every_builtin_name_builds():
+    names = [n for n in BUILTIN_EVALUATORS if n != "pii"]
+    assert sorted(names) == sorted(builtin.BUILTIN)
+    assert [e.name for e in builtin.evaluators(names)] == names
+
+
+def test_a_helpful_english_answer_to_a_german_question(openai_client, fake_provider):
+    events = run(openai_client, fake_provider, evaluators=OFFLINE,
+                 answer="Delivery to Berlin usually takes two to three working days, and you can change the "
+                        "address until the parcel ships. Thank you, that is a great question!")
+    assert label(events["language_mismatch"]) == "mismatch"
+    assert "German (de)" in events["language_mismatch"][sc.GEN_AI_EVALUATION_EXPLANATION]
+    assert label(events["failure_to_answer"]) == "answered"
+    assert label(events["output_sentiment"]) == "positive"
+    assert label(events["input_sentiment"]) == "skipped"  # VADER is English-only
+    assert label(events["input_toxicity"]) == "safe" and label(events["output_toxicity"]) == "safe"
+
+
+def test_a_rude_refusal(openai_client, fake_provider):
+    events = run(openai_client, fake_provider, question="Can you help me reset my password please?",
+                 answer="I'm sorry, but I can't help with that. Shut up, you useless idiot.",
+                 evaluators=OFFLINE)
+    assert label(events["language_mismatch"]) == "match"
+    assert label(events["failure_to_answer"]) == "refusal"
+    assert label(events["output_sentiment"]) == "negative"
+    assert label(events["output_toxicity"]) == "toxic"
+    assert events["output_toxicity"][sc.LLMOTEL_EVALUATION_METADATA_PREFIX + "certain"] is True
+
+
+def test_builtins_with_capture_off_export_results_only(openai_client, fake_provider):
+    events = run(openai_client, fake_provider, evaluators=OFFLINE, capture_content=False,
+                 answer="Delivery to Berlin usually takes two to three working days.")
+    assert label(events["language_mismatch"]) == "mismatch"
+    # the built-ins' explanations carry no user text, so they are exported even with capture off
+    assert "English (en)" in events["language_mismatch"][sc.GEN_AI_EVALUATION_EXPLANATION]
+
+
+@pytest.mark.parametrize("evaluators", ["language_mismatch,sentiment", ["failure_to_answer"]])
+def test_names_from_env_or_list(monkeypatch, openai_client, fake_provider, evaluators):
+    if isinstance(evaluators, str):
+        monkeypatch.setenv("LLMOTEL_EVALUATORS", evaluators)
+        events = run(openai_client, fake_provider, answer="Two to three days.")
+    else:
+        events = run(openai_client, fake_provider, answer="Two to three days.", evaluators=evaluators)
+    expected = {"language_mismatch", "input_sentiment", "output_sentiment"} if isinstance(evaluators, str) \
+        else {"failure_to_answer"}
+    assert set(events) == expected

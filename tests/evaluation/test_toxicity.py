@@ -1,0 +1,301 @@
+"""ToxicityPrecheckEvaluator with the real glin-profanity package and llmotel's lexicon overlay."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from llmotel.errors import ConfigurationError
+from llmotel.evaluation.toxicity import (
+    METHOD,
+    SCORE_AMBIGUOUS,
+    SCORE_DIRECTED_MILD,
+    SCORE_DIRECTED_STRONG,
+    SCORE_MILD,
+    SCORE_MILD_INSULT,
+    SCORE_STRONG,
+    SCORE_THREAT,
+    ToxicityPrecheckEvaluator,
+    fold,
+)
+from llmotel.evaluation.types import EvaluationInput, EvaluationResult
+
+
+def make_input(user: str | None = None, answer: str | None = None) -> EvaluationInput:
+    inputs = [] if user is None else [{"role": "user", "parts": [{"type": "text", "content": user}]}]
+    outputs = [] if answer is None else [
+        {"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}
+    ]
+    return EvaluationInput(input_messages=inputs, output_messages=outputs)
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> ToxicityPrecheckEvaluator:
+    return ToxicityPrecheckEvaluator()
+
+
+def output_result(evaluator: ToxicityPrecheckEvaluator, text: str) -> EvaluationResult:
+    results = evaluator.evaluate(make_input(answer=text))
+    assert results is not None and len(results) == 1
+    assert results[0].name == "output_toxicity"
+    return results[0]
+
+
+TOXIC = [
+    "You are a fucking idiot.",
+    "Shut up, you stupid bitch.",
+    "Go fuck yourself.",
+    "What a load of bullshit, you moron.",
+    "F*ck you and your stupid questions.",
+    "sh1t answer, a$$hole",
+    "shut the f u c k up",
+    "I will kill you if you ask me that again.",
+    "Kill yourself.",
+    "You're a disgusting, useless waste of space.",
+    "Du bist ein Arschloch.",
+    "Halt die Fresse, du Wichser.",
+    "Va te faire foutre, connard.",
+    "Eres un pendejo, hijo de puta.",
+    "Vai tomar no cu, seu merda.",
+    "Sei uno stronzo.",
+    "Jij bent een klootzak.",
+]
+
+SAFE = [
+    "Scunthorpe United won the match on Saturday.",
+    "The assassin's creed series is a popular video game franchise.",
+    "Mix the cocktail with ice and shake well.",
+    "To stop it, kill the process with kill -9 and its PID.",
+    "We will shoot a photo of the product tomorrow morning.",
+    "The analysis shows a clear trend in the data; pass the class name as an argument.",
+    "Dick Van Dyke starred in Mary Poppins.",
+    "Please grab the pussy willow branches for the vase.",
+    "I graduated summa cum laude.",
+    "The patient had a breast examination at the clinic.",
+    "Quiero un café con leche, por favor.",
+    "Bitte schön, gern geschehen.",
+    "Be careful, the dog may bite.",
+    "Je suis en retard pour la réunion.",
+    "We reached the cul-de-sac at the end of the street.",
+    "Nazi Germany invaded Poland in 1939.",
+    "Thank you for your help, this answer is great!",
+]
+
+
+@pytest.mark.parametrize("text", TOXIC)
+def test_explicit_abuse_is_toxic(evaluator: ToxicityPrecheckEvaluator, text: str) -> None:
+    result = output_result(evaluator, text)
+    assert (result.label, result.assessment) == ("toxic", "fail"), (text, result)
+    assert result.score is not None and result.score >= 0.5
+    assert result.metadata["method"] == METHOD
+    assert result.metadata["categories"]
+
+
+@pytest.mark.parametrize("text", SAFE)
+def test_tricky_harmless_text_is_safe(evaluator: ToxicityPrecheckEvaluator, text: str) -> None:
+    result = output_result(evaluator, text)
+    assert (result.label, result.assessment) == ("safe", "pass"), (text, result)
+    assert result.metadata["certain"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "score", "category", "certain"),
+    [
+        ("I'm going to hurt you.", SCORE_THREAT, "threat", True),
+        ("Ich bringe dich um.", SCORE_THREAT, "threat", True),
+        ("Je vais te tuer.", SCORE_THREAT, "threat", True),
+        ("Te voy a matar.", SCORE_THREAT, "threat", True),
+        ("you are a moron", SCORE_DIRECTED_STRONG, "insult", True),
+        ("This build is fucking broken.", SCORE_STRONG, "profanity", True),
+        ("You are useless.", SCORE_DIRECTED_MILD, "insult", False),
+        ("Shut up.", SCORE_DIRECTED_MILD, "insult", False),
+        ("What a shitty day.", SCORE_MILD, "profanity", False),
+        ("What a jackass.", SCORE_AMBIGUOUS, "profanity", False),
+        ("The bitch gave birth to six puppies.", SCORE_AMBIGUOUS, "profanity", False),
+        ("That was a stupid bug in the parser.", SCORE_MILD_INSULT, "insult", False),
+    ],
+)
+def test_score_tiers_and_certainty(
+    evaluator: ToxicityPrecheckEvaluator, text: str, score: float, category: str, certain: bool
+) -> None:
+    result = output_result(evaluator, text)
+    assert result.score == score, (text, result)
+    assert category in result.metadata["categories"]
+    assert result.metadata["certain"] is certain
+    assert result.label == ("toxic" if score >= 0.5 else "safe")
+
+
+def test_clean_text_scores_zero_and_is_not_certain_by_default(evaluator: ToxicityPrecheckEvaluator) -> None:
+    result = output_result(evaluator, "Water boils at 100 degrees Celsius at sea level.")
+    assert (result.score, result.label, result.metadata["certain"]) == (0.0, "safe", False)
+    assert "categories" not in result.metadata
+    assert result.metadata["match_count"] == 0
+    trusting = ToxicityPrecheckEvaluator(certain_safe=0.0)
+    assert output_result(trusting, "Water boils at 100 degrees Celsius.").metadata["certain"] is True
+    assert output_result(trusting, "What a jackass.").metadata["certain"] is False
+
+
+def test_thresholds_are_configurable() -> None:
+    strict = ToxicityPrecheckEvaluator(threshold=0.3, certain_toxic=0.8)
+    result = output_result(strict, "What a jackass.")
+    assert result.label == "toxic" and result.metadata["certain"] is False
+    assert output_result(strict, "You are useless.").metadata["certain"] is True
+
+
+def test_directed_abuse_needs_second_person_in_the_same_sentence(evaluator: ToxicityPrecheckEvaluator) -> None:
+    assert output_result(evaluator, "You are stupid.").metadata["directed"] is True
+    undirected = output_result(evaluator, "You asked a question. The stupid printer jammed again.")
+    assert undirected.metadata["directed"] is False
+    assert undirected.score == SCORE_MILD_INSULT
+
+
+def test_one_result_per_side_with_text(evaluator: ToxicityPrecheckEvaluator) -> None:
+    results = evaluator.evaluate(make_input(user="You are a fucking idiot.", answer="I'm here to help."))
+    assert results is not None
+    by_name = {r.name: r for r in results}
+    assert set(by_name) == {"input_toxicity", "output_toxicity"}
+    assert by_name["input_toxicity"].label == "toxic"
+    assert by_name["output_toxicity"].label == "safe"
+    only_user = evaluator.evaluate(make_input(user="hello", answer="   "))
+    assert only_user is not None and [r.name for r in only_user] == ["input_toxicity"]
+    assert evaluator.evaluate(make_input()) is None
+    assert evaluator.evaluate(EvaluationInput(output_messages=[{"role": "assistant", "parts": None}])) is None
+
+
+def test_targets_option() -> None:
+    output_only = ToxicityPrecheckEvaluator(targets=["output"])
+    results = output_only.evaluate(make_input(user="You are a fucking idiot.", answer="Hello"))
+    assert results is not None and [r.name for r in results] == ["output_toxicity"]
+    input_only = ToxicityPrecheckEvaluator(targets=("input",))
+    assert input_only.evaluate(make_input(answer="You are a fucking idiot.")) is None
+
+
+def test_no_matched_words_leave_the_evaluator(evaluator: ToxicityPrecheckEvaluator) -> None:
+    results = evaluator.evaluate(make_input(user="You fucking moron, I will kill you.", answer="Go to hell, asshole."))
+    assert results is not None
+    for result in results:
+        assert result.label == "toxic"
+        exported = json.dumps({"explanation": result.explanation, "metadata": dict(result.metadata)}).lower()
+        for word in ("fuck", "moron", "kill", "hell", "asshole"):
+            assert word not in exported, (word, exported)
+        for value in result.metadata.values():
+            assert isinstance(value, (str, int, float, bool)) or all(isinstance(v, str) for v in value)
+
+
+def test_text_is_capped() -> None:
+    capped = ToxicityPrecheckEvaluator(max_chars=100)
+    text = "All good here. " * 20 + "You are a fucking idiot."
+    result = output_result(capped, text)
+    assert (result.label, result.metadata["truncated"]) == ("safe", True)
+    assert output_result(ToxicityPrecheckEvaluator(), text).label == "toxic"
+
+
+def test_huge_and_odd_text(evaluator: ToxicityPrecheckEvaluator) -> None:
+    assert output_result(evaluator, "word " * 500_000).label == "safe"
+    assert output_result(evaluator, "\N{PILE OF POO}\u200b\u202e!!!").label == "safe"
+    assert output_result(evaluator, "Fuck!!! \N{REVERSED HAND WITH MIDDLE FINGER EXTENDED}\u200b").label == "toxic"
+
+
+def test_languages_option() -> None:
+    english_only = ToxicityPrecheckEvaluator(languages=["english"])
+    assert output_result(english_only, "Va te faire foutre.").label == "safe"
+    assert output_result(ToxicityPrecheckEvaluator(), "Va te faire foutre.").label == "toxic"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "setting"),
+    [
+        ({"targets": "output"}, "targets"),
+        ({"targets": []}, "targets"),
+        ({"targets": ["answer"]}, "targets"),
+        ({"threshold": 0}, "threshold"),
+        ({"threshold": 1.5}, "threshold"),
+        ({"threshold": True}, "threshold"),
+        ({"threshold": "0.5"}, "threshold"),
+        ({"threshold": 0.6, "certain_toxic": 0.5}, "certain_toxic"),
+        ({"certain_toxic": float("nan")}, "certain_toxic"),
+        ({"certain_safe": 0.5}, "certain_safe"),
+        ({"certain_safe": -0.1}, "certain_safe"),
+        ({"languages": ["klingon"]}, "languages"),
+        ({"languages": "english"}, "languages"),
+        ({"max_chars": 10}, "max_chars"),
+        ({"max_chars": 1e6}, "max_chars"),
+    ],
+)
+def test_invalid_options(kwargs: dict[str, Any], setting: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        ToxicityPrecheckEvaluator(**kwargs)
+    assert raised.value.setting == setting
+
+
+def test_fold_keeps_offsets() -> None:
+    for text in ["Ça va", "Straße", "ﬁne", "İstanbul", "naïve café", "don\u2019t"]:
+        assert len(fold(text)) == len(text)
+    assert fold("Ça VA, Crétin") == "ca va, cretin"
+    assert fold("don\u2019t") == "don't"
+
+
+def test_lexicon_file_is_well_formed() -> None:
+    path = resources.files("llmotel.evaluation") / "data" / "toxicity" / "lexicon.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert {"ignore", "ambiguous", "mild", "insults", "threats", "second_person"} <= set(data)
+    languages = {"en", "de", "fr", "es", "pt", "it", "nl"}
+    assert set(data["insults"]) == set(data["threats"]) == set(data["second_person"]) == languages
+    assert not set(data["ambiguous"]) & set(data["mild"])
+
+
+def test_concurrent_evaluation_matches_sequential(evaluator: ToxicityPrecheckEvaluator) -> None:
+    inputs = [make_input(user=a, answer=b) for a, b in zip(TOXIC + SAFE, reversed(TOXIC + SAFE), strict=True)] * 4
+    expected = [evaluator.evaluate(i) for i in inputs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(evaluator.evaluate, inputs)) == expected
+
+
+def test_concurrent_first_use_and_no_network() -> None:
+    """A fresh interpreter whose sockets cannot connect: both evaluators load lazily from 8 threads at once."""
+    code = textwrap.dedent(
+        """
+        import socket, threading
+
+        def refuse(*args, **kwargs):
+            raise OSError("network access attempted")
+
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+
+        from llmotel.evaluation.failure_to_answer import FailureToAnswerEvaluator
+        from llmotel.evaluation.toxicity import ToxicityPrecheckEvaluator
+        from llmotel.evaluation.types import EvaluationInput
+
+        toxicity, failure = ToxicityPrecheckEvaluator(), FailureToAnswerEvaluator()
+        item = EvaluationInput(
+            input_messages=[{"role": "user", "parts": [{"type": "text", "content": "You stupid moron."}]}],
+            output_messages=[{"role": "assistant", "parts": [{"type": "text", "content": "I can't help with that."}]}],
+        )
+        labels, barrier = [], threading.Barrier(8)
+
+        def work():
+            barrier.wait()
+            labels.append((tuple(r.label for r in toxicity.evaluate(item)), failure.evaluate(item).label))
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert labels == [(("toxic", "safe"), "refusal")] * 8, labels
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
