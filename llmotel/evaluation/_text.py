@@ -46,9 +46,14 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _NON_WORD = re.compile(r"[^\w\s\x00-\x7f]")
 
 
+_ASCII_NON_LETTERS = {c: None for c in range(128) if not chr(c).isalpha()}
+
+
 def letter_count(text: str) -> int:
     """Letters in ``text``, counting the vowel signs of Indic and other scripts (combining marks) as letters too;
     an ideograph, kana or hangul syllable counts as two (it carries about a word's worth)."""
+    if text.isascii():
+        return len(text.translate(_ASCII_NON_LETTERS))
     marks = sum(1 for ch in _NON_WORD.findall(text) if unicodedata.category(ch).startswith("M"))
     return len(_LETTER.findall(text)) + len(_CJK.findall(text)) + marks
 

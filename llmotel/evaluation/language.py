@@ -12,6 +12,7 @@ model's own (``ceb``, ``yue``). :func:`detect_language` is shared with other eva
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import threading
@@ -53,6 +54,7 @@ _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 # Split after sentence punctuation (CJK full stops need no following space).
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])")
 _CHUNK_CHARS = 60
+_CONFIDENT_WHOLE = 0.9
 
 
 def language_name(code: str) -> str:
@@ -122,13 +124,18 @@ def _chunks(text: str) -> list[str]:
     return chunks
 
 
+@functools.lru_cache(maxsize=256)  # language_mismatch and sentiment both ask about the same texts
 def detect_language(text: str) -> DetectedLanguage | None:
     """The dominant language of ``text`` (cap and clean it first), or None when it has no letters.
 
-    Each sentence (short ones merged) gets the model's top label, and the label with most letters wins, so an
-    answer quoting a sentence in another language keeps its own language.
+    A text the model reads as one language with confidence >= 0.9 as a whole is taken as that language.
+    Otherwise each sentence (short ones merged) gets the model's top label, and the label with most letters
+    wins, so an answer quoting a sentence in another language keeps its own language.
     """
     detector = _detector()
+    whole = detector.detect(text.replace("\n", " "), model="lite", k=1)
+    if whole and float(whole[0]["score"]) >= _CONFIDENT_WHOLE:
+        return DetectedLanguage(code=str(whole[0]["lang"]), confidence=float(whole[0]["score"]), share=1.0)
     weights: dict[str, float] = {}
     weighted_confidence: dict[str, float] = {}
     for chunk in _chunks(text):
