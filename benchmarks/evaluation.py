@@ -1,6 +1,7 @@
 """The evaluating processor's costs: calling thread, worker throughput, memory under a dead backend.
 
     python benchmarks/evaluation.py caller      # CPU time per plain call on the calling thread, evaluation on vs off
+    python benchmarks/evaluation.py caller --callgrind  # the same in instructions of the calling thread only
     python benchmarks/evaluation.py throughput  # spans/s evaluated by the workers (PII + language + sentiment + FTA)
     python benchmarks/evaluation.py memory      # RSS at 200 calls/s for 60 s with an unreachable OTLP backend
 
@@ -14,10 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -97,7 +103,53 @@ def caller_cpu_per_call(evaluate: bool, calls: int, repeats: int) -> float:
     return best
 
 
+def run_caller_once(args: argparse.Namespace) -> None:
+    """``args.calls`` calls in one mode, for callgrind (warm-up and evaluation finished before and after)."""
+    settings: dict[str, Any] = {"exporter": NoopExporter(), "console": False, "metrics": False}
+    if args.evaluate:
+        settings.update(evaluators=OFFLINE, redact_pii=True, pii_use_ner=False,
+                        evaluation_queue_size=args.calls + 100)
+    llmotel.enable(tracer_provider=TracerProvider(), **settings)
+    c = client()
+    for _ in range(20):
+        call(c)
+    llmotel.flush(timeout=600)
+    for _ in range(args.calls):
+        call(c)
+    llmotel.shutdown(timeout=600)
+
+
+def main_thread_instructions(evaluate: bool, calls: int) -> int:
+    """Instructions executed by the calling (main) thread only: callgrind with one output file per thread."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cg.out"
+        cmd = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "--dump-instr=no",
+               f"--callgrind-out-file={out}", sys.executable, __file__, "caller-once", "--calls", str(calls)]
+        if evaluate:
+            cmd.append("--evaluate")
+        subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        main_thread = Path(f"{out}-01")  # thread 1 is the main thread
+        found = re.search(r"^(?:summary|totals): (\d+)", main_thread.read_text(), re.MULTILINE)
+        if not found:
+            raise RuntimeError(f"no totals in {main_thread}")
+        return int(found.group(1))
+
+
+def run_caller_callgrind(args: argparse.Namespace) -> None:
+    small, large = args.calls // 4, args.calls
+    jobs = [(mode, n) for mode in (False, True) for n in (small, large)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = dict(zip(jobs, pool.map(lambda job: main_thread_instructions(*job), jobs), strict=True))
+    per_call = {mode: (counts[(mode, large)] - counts[(mode, small)]) / (large - small) for mode in (False, True)}
+    print(f"calling-thread instructions per plain call ({large}-{small} calls): evaluation off "
+          f"{per_call[False] / 1e6:.3f}M, on (PII + {', '.join(OFFLINE)}) {per_call[True] / 1e6:.3f}M -> ratio "
+          f"{per_call[True] / per_call[False]:.3f} (target <= 1.10)")
+
+
 def run_caller(args: argparse.Namespace) -> None:
+    if args.callgrind:
+        run_caller_callgrind(args)
+        return
     off = on = float("inf")
     for _ in range(args.rounds):  # interleaved, best of each: the machine's load drifts between runs
         off = min(off, caller_cpu_per_call(False, args.calls, args.repeats))
@@ -192,6 +244,10 @@ def main() -> None:
     caller.add_argument("--calls", type=int, default=300)
     caller.add_argument("--repeats", type=int, default=3)
     caller.add_argument("--rounds", type=int, default=3)
+    caller.add_argument("--callgrind", action="store_true", help="count the calling thread's instructions")
+    once = sub.add_parser("caller-once")
+    once.add_argument("--calls", type=int, default=100)
+    once.add_argument("--evaluate", action="store_true")
     throughput = sub.add_parser("throughput")
     throughput.add_argument("--spans", type=int, default=2000)
     throughput.add_argument("--workers", type=int, default=2)
@@ -201,7 +257,8 @@ def main() -> None:
     memory.add_argument("--seconds", type=int, default=60)
     memory.add_argument("--protocol", choices=["grpc", "http/protobuf"], default="http/protobuf")
     args = parser.parse_args()
-    {"caller": run_caller, "throughput": run_throughput, "memory": run_memory}[args.mode](args)
+    modes = {"caller": run_caller, "caller-once": run_caller_once, "throughput": run_throughput, "memory": run_memory}
+    modes[args.mode](args)
 
 
 if __name__ == "__main__":
