@@ -24,6 +24,7 @@ from llmotel.evaluation.language import (
     same_language,
 )
 from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationInput, EvaluationResult
+from tests.evaluation.helpers import NO_NETWORK_PRELUDE, make_input
 
 SAMPLES = Path(__file__).parent / "data" / "language_samples.tsv"
 REPO = Path(__file__).resolve().parents[2]
@@ -37,17 +38,6 @@ ENGLISH_A = (
     "Open the settings page and click 'Forgot password'. You will receive an email with a link where you can "
     "choose a new password."
 )
-
-
-def make_input(user: str | None, answer: str | None) -> EvaluationInput:
-    return EvaluationInput(
-        input_messages=[{"role": "user", "parts": [{"type": "text", "content": user}]}] if user is not None else [],
-        output_messages=(
-            [{"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}]
-            if answer is not None
-            else []
-        ),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -404,17 +394,9 @@ def test_thread_safety() -> None:
     assert parallel == serial * 40
 
 
-NO_NETWORK_SCRIPT = textwrap.dedent(
+NO_NETWORK_SCRIPT = NO_NETWORK_PRELUDE + textwrap.dedent(
     """
-    import json, socket
-
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted")
-
-    socket.socket.connect = refuse
-    socket.socket.connect_ex = refuse
-    socket.create_connection = refuse
-    socket.getaddrinfo = refuse
+    import json
 
     from llmotel.evaluation.language import LanguageMismatchEvaluator
     from llmotel.evaluation.types import EvaluationInput

@@ -18,6 +18,7 @@ import pytest
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation.sentiment import SentimentEvaluator
 from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationInput, EvaluationResult
+from tests.evaluation.helpers import NO_NETWORK_PRELUDE, make_input
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,17 +29,6 @@ APOLOGY_AND_HELP = (
     "I'm sorry about the lost files, that is frustrating. Good news: deleted files stay in the trash for 30 "
     "days, so you can restore them from there."
 )
-
-
-def make_input(user: str | None, answer: str | None) -> EvaluationInput:
-    return EvaluationInput(
-        input_messages=[{"role": "user", "parts": [{"type": "text", "content": user}]}] if user is not None else [],
-        output_messages=(
-            [{"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}]
-            if answer is not None
-            else []
-        ),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -187,17 +177,9 @@ def test_thread_safety() -> None:
     assert parallel == serial * 50
 
 
-NO_NETWORK_SCRIPT = textwrap.dedent(
+NO_NETWORK_SCRIPT = NO_NETWORK_PRELUDE + textwrap.dedent(
     """
-    import json, socket
-
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted")
-
-    socket.socket.connect = refuse
-    socket.socket.connect_ex = refuse
-    socket.create_connection = refuse
-    socket.getaddrinfo = refuse
+    import json
 
     from llmotel.evaluation.sentiment import SentimentEvaluator
     from llmotel.evaluation.types import EvaluationInput

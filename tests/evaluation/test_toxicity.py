@@ -26,14 +26,7 @@ from llmotel.evaluation.toxicity import (
     fold,
 )
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
-
-
-def make_input(user: str | None = None, answer: str | None = None) -> EvaluationInput:
-    inputs = [] if user is None else [{"role": "user", "parts": [{"type": "text", "content": user}]}]
-    outputs = [] if answer is None else [
-        {"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}
-    ]
-    return EvaluationInput(input_messages=inputs, output_messages=outputs)
+from tests.evaluation.helpers import NO_NETWORK_PRELUDE, make_input
 
 
 @pytest.fixture(scope="module")
@@ -260,17 +253,9 @@ def test_concurrent_evaluation_matches_sequential(evaluator: ToxicityPrecheckEva
 
 def test_concurrent_first_use_and_no_network() -> None:
     """A fresh interpreter whose sockets cannot connect: both evaluators load lazily from 8 threads at once."""
-    code = textwrap.dedent(
+    code = NO_NETWORK_PRELUDE + textwrap.dedent(
         """
-        import socket, threading
-
-        def refuse(*args, **kwargs):
-            raise OSError("network access attempted")
-
-        socket.socket.connect = refuse
-        socket.socket.connect_ex = refuse
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
+        import threading
 
         from llmotel.evaluation.failure_to_answer import FailureToAnswerEvaluator
         from llmotel.evaluation.toxicity import ToxicityPrecheckEvaluator
