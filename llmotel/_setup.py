@@ -325,10 +325,24 @@ def shutdown(timeout: float = 30.0) -> None:
         except Exception as exc:
             logger.warning("llmotel: could not uninstrument %s: %s", type(instrumentor).__name__, exc)
     started = time.monotonic()
-    state.pipeline.force_flush(int(timeout * 1000))
-    state.pipeline.shutdown(timeout_millis=max(timeout - (time.monotonic() - started), 0) * 1000)
+    # The SDK's batch processors do not stop an export that retries against a dead backend when their flush
+    # timeout passes; stopping the exporters at the deadline does, so shutdown() keeps to its timeout.
+    deadline = threading.Timer(timeout, _stop_exporters, args=(state.exporters,))
+    deadline.daemon = True
+    deadline.start()
+    try:
+        state.pipeline.force_flush(int(timeout * 1000))
+        state.pipeline.shutdown(timeout_millis=max(timeout - (time.monotonic() - started), 0) * 1000)
+    finally:
+        deadline.cancel()
     if state.owned_meter_provider is not None:
-        state.owned_meter_provider.shutdown(timeout_millis=timeout * 1000)
+        state.owned_meter_provider.shutdown(timeout_millis=max(timeout - (time.monotonic() - started), 0.1) * 1000)
+
+
+def _stop_exporters(exporters: Sequence[SpanExporter]) -> None:
+    logger.warning("llmotel: shutdown timed out; spans not exported by now are dropped")
+    for exporter in exporters:
+        exporter.shutdown()
 
 
 @functools.lru_cache(maxsize=1)

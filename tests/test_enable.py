@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import warnings
 
@@ -180,3 +181,18 @@ def test_unreachable_backend_never_raises(openai_client, caplog):
     assert time.monotonic() - start < 30
     assert export_stats()["failed_spans"] == 1
     assert any("could not export" in r.getMessage() for r in caplog.records)
+
+
+def test_shutdown_keeps_to_its_timeout_with_a_dead_backend():
+    """The SDK's batch processor retries a dead backend past its flush timeout; shutdown() stops the exporters."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connections are refused
+    llmotel.enable(endpoint=f"http://127.0.0.1:{port}", console=False, metrics=False,
+                   tracer_provider=TracerProvider())
+    for i in range(3000):
+        with llmotel.task(f"t{i}"):
+            pass
+    started = time.monotonic()
+    llmotel.shutdown(timeout=1)
+    assert time.monotonic() - started < 8  # it took 40-60 s before (export retries of each pending batch)

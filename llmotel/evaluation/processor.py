@@ -238,8 +238,9 @@ class EvaluatingSpanProcessor(SpanProcessor):
         self._dropped.add(1, {sc.LLMOTEL_DROP_REASON: reason})
         if self._drop_log.allow(reason)[0]:
             logger.warning(
-                "llmotel: evaluation queue is full; spans are exported without evaluation (%s). Raise "
-                "evaluation_queue_size / evaluation_workers or sample fewer spans.", reason,
+                "llmotel: evaluation queue is full; spans are exported without evaluation. Raise "
+                "evaluation_queue_size / evaluation_workers or sample fewer spans." if reason == "queue_full" else
+                "llmotel: shutdown before every span was evaluated; the rest are exported without evaluation"
             )
         try:
             exported = self._copy(span, private, [], evaluated=False)
