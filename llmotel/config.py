@@ -14,8 +14,12 @@ from llmotel.evaluation.sampling import parse_rules
 PROTOCOLS = ("grpc", "http/protobuf")
 EXPORTERS = ("otlp", "console", "none")
 INSTRUMENTATIONS = ("openai", "anthropic")
-#: Names of the built-in evaluators (``pii`` is the same as ``redact_pii=True``).
-BUILTIN_EVALUATORS: tuple[str, ...] = ("pii", "language_mismatch", "failure_to_answer", "sentiment", "toxicity")
+#: Names of the built-in evaluators (``pii`` is the same as ``redact_pii=True``; the last four need a judge).
+BUILTIN_EVALUATORS: tuple[str, ...] = (
+    "pii", "language_mismatch", "failure_to_answer", "sentiment", "toxicity",
+    "hallucination", "prompt_injection", "topic_relevancy", "answer_relevance",
+)
+JUDGE_PROVIDERS = ("openai", "anthropic")
 PII_OPERATORS = ("replace", "mask", "hash", "drop")
 
 _TRUE = ("1", "true", "yes", "on")
@@ -52,6 +56,15 @@ class Settings:
     pii_allow_list: tuple[str, ...] = ()
     pii_hash_key: str | None = None
     pii_use_ner: bool | None = None
+    #: an llmotel.evaluation.judge.Judge (argument only), or one built from judge_provider + judge_model
+    judge: Any = None
+    judge_provider: str | None = None
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    judge_timeout: float = 30.0
+    judge_max_tokens_per_minute: int | None = None
+    trace_judge: bool = False
+    relevant_topics: tuple[str, ...] = ()
     disabled: bool = False
     metrics: bool = True
     stream_usage: bool = False
@@ -232,6 +245,7 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
             raise ConfigurationError(name, number, f"an integer >= {minimum}")
         values[name] = default if number is None else number
     values.update(_pii_settings(pick))
+    values.update(_judge_settings(pick, given))
     record_metrics = pick("metrics", parse_bool)
     values["metrics"] = True if record_metrics is None else bool(record_metrics)
     for flag in ("stream_usage", "propagate_trace_context"):
@@ -316,13 +330,41 @@ def _pii_settings(pick: Callable[..., Any]) -> dict[str, Any]:
     }
 
 
+def _judge_settings(pick: Callable[..., Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    judge = given.get("judge")
+    if judge is not None and not callable(getattr(judge, "ask", None)):
+        raise ConfigurationError("judge", judge, "an llmotel.evaluation.judge.Judge")
+    provider = pick("judge_provider", lambda s, r: _choice(s, r, JUDGE_PROVIDERS))
+    if provider is not None and provider not in JUDGE_PROVIDERS:
+        raise ConfigurationError("judge_provider", provider, JUDGE_PROVIDERS)
+    model = pick("judge_model", lambda s, r: r)
+    if (provider is None) != (model is None) or (model is not None and (not isinstance(model, str) or not model)):
+        raise ConfigurationError("judge_model" if provider else "judge_provider", model if provider else provider,
+                                 "judge_provider ('openai' or 'anthropic') and judge_model set together")
+    base_url = pick("judge_base_url", validate_endpoint)
+    budget = pick("judge_max_tokens_per_minute", lambda s, r: parse_int(s, r, minimum=1))
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+        raise ConfigurationError("judge_max_tokens_per_minute", budget, "an integer >= 1")
+    topics = pick("relevant_topics", _string_list)
+    return {
+        "judge": judge,
+        "judge_provider": provider,
+        "judge_model": model,
+        "judge_base_url": base_url,
+        "judge_timeout": _positive_number("judge_timeout", pick("judge_timeout", _float), 30.0),
+        "judge_max_tokens_per_minute": budget,
+        "trace_judge": bool(pick("trace_judge", parse_bool)),
+        "relevant_topics": () if topics is None else _string_list("relevant_topics", topics),
+    }
+
+
 def _check_types(values: Mapping[str, Any]) -> None:
     for name in ("service_name", "traces_file"):
         value = values[name]
         if value is not None and not isinstance(value, str):
             raise ConfigurationError(name, value, "a string")
     for name in ("console", "capture_content", "metrics", "stream_usage", "propagate_trace_context", "disabled",
-                 "redact_pii"):
+                 "redact_pii", "trace_judge"):
         if not isinstance(values[name], bool):
             raise ConfigurationError(name, values[name], "True or False")
 

@@ -183,6 +183,11 @@ METRIC_EVALUATION_DURATION: Final = "llmotel.evaluation.duration"  # histogram (
 METRIC_EVALUATION_QUEUE_DEPTH: Final = "llmotel.evaluation.queue.depth"  # gauge: spans waiting for evaluation
 METRIC_EVALUATION_DROPPED: Final = "llmotel.evaluation.unevaluated_spans"  # counter: exported without evaluation
 LLMOTEL_DROP_REASON: Final = "llmotel.reason"  # queue_full | shutdown
+# counter of LLM-judge tokens: gen_ai.evaluation.name, gen_ai.provider.name, gen_ai.request.model, gen_ai.token.type
+# (input | output | total)
+METRIC_JUDGE_TOKEN_USAGE: Final = "llmotel.evaluation.judge.token.usage"
+TOKEN_TYPE_TOTAL: Final = "total"
+LLMOTEL_EVALUATION_JUDGE: Final = "llmotel.evaluation.judge"  # true on spans of traced judge calls (trace_judge)
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"

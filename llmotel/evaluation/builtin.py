@@ -11,7 +11,16 @@ from llmotel.errors import ConfigurationError
 from llmotel.evaluation.redaction import TextRedactor
 from llmotel.evaluation.types import EvaluationInput, Evaluator
 
-#: built-in evaluator name -> "module:class" (constructed with default options; build your own for others)
+#: LLM-judge checks: name -> "module:class", constructed with the configured judge (``toxicity`` becomes the
+#: judge-backed check, with the offline pre-check first, when a judge is configured)
+JUDGE_CHECKS: Mapping[str, str] = {
+    "hallucination": "llmotel.evaluation.hallucination:HallucinationEvaluator",
+    "prompt_injection": "llmotel.evaluation.prompt_injection:PromptInjectionEvaluator",
+    "topic_relevancy": "llmotel.evaluation.topic_relevancy:TopicRelevancyEvaluator",
+    "answer_relevance": "llmotel.evaluation.answer_relevance:AnswerRelevanceEvaluator",
+    "toxicity": "llmotel.evaluation.toxicity_judge:ToxicityJudgeEvaluator",
+}
+#: offline evaluator name -> "module:class" (constructed with default options; build your own for others)
 BUILTIN: Mapping[str, str] = {
     "language_mismatch": "llmotel.evaluation.language:LanguageMismatchEvaluator",
     "failure_to_answer": "llmotel.evaluation.failure_to_answer:FailureToAnswerEvaluator",
@@ -43,22 +52,55 @@ _WARM_UP = EvaluationInput(
 _WARM_UP_PII = "Write to jane@example.org or call +1 415 555 0132 about card 4111 1111 1111 1111."
 
 
-def evaluators(configured: Sequence[Any]) -> list[Evaluator]:
-    """Evaluator objects for ``settings.evaluators`` (names become built-ins, loaded now; objects are used as
-    they are)."""
+def evaluators(configured: Sequence[Any], settings: Settings | None = None, meter_provider: Any = None
+               ) -> list[Evaluator]:
+    """Evaluator objects for ``settings.evaluators``: names become built-ins (offline ones loaded now, judge
+    checks bound to the configured judge); objects are used as they are."""
+    settings = settings or Settings()
+    judge: Any = None
     out: list[Evaluator] = []
     for item in configured:
-        if isinstance(item, str):
-            evaluator = _construct(BUILTIN[item], "evaluators", item)
-            evaluator.evaluate(_WARM_UP)
-            out.append(evaluator)
-        else:
+        if not isinstance(item, str):
             out.append(item)
+            continue
+        if item in BUILTIN:  # offline: load now (see _WARM_UP)
+            offline = _construct(BUILTIN[item], "evaluators", item)
+            offline.evaluate(_WARM_UP)
+        if item in JUDGE_CHECKS and (item not in BUILTIN or _has_judge(settings)):
+            judge = judge or _judge(settings, meter_provider, item)
+            options: dict[str, Any] = {"topics": settings.relevant_topics} if item == "topic_relevancy" else {}
+            if item == "topic_relevancy" and not settings.relevant_topics:
+                raise ConfigurationError("relevant_topics", None, "the topics topic_relevancy checks against")
+            out.append(_construct(JUDGE_CHECKS[item], "evaluators", item, judge=judge, **options))
+        else:
+            out.append(offline)
     names = [e.name for e in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigurationError("evaluators", duplicates[0], "evaluators with distinct names")
     return out
+
+
+def _has_judge(settings: Settings) -> bool:
+    return settings.judge is not None or settings.judge_provider is not None
+
+
+def _judge(settings: Settings, meter_provider: Any, needed_by: str) -> Any:
+    """The configured judge: ``settings.judge``, or one built from ``judge_provider`` / ``judge_model``."""
+    if settings.judge is not None:
+        return settings.judge
+    if settings.judge_provider is None or settings.judge_model is None:
+        raise ConfigurationError(
+            "evaluators", needed_by, "a judge for LLM-judge checks: enable(judge=Judge(client, model=...)) or "
+            "judge_provider + judge_model (LLMOTEL_JUDGE_PROVIDER / LLMOTEL_JUDGE_MODEL)",
+        )
+    from llmotel.evaluation.judge import Judge
+
+    return Judge(
+        provider=settings.judge_provider, model=settings.judge_model, base_url=settings.judge_base_url,
+        timeout=settings.judge_timeout, max_tokens_per_minute=settings.judge_max_tokens_per_minute,
+        trace=settings.trace_judge, meter_provider=meter_provider,
+    )
 
 
 def pii_redactor(settings: Settings) -> TextRedactor:

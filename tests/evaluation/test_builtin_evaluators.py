@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import llmotel
 from llmotel import semconv as sc
 from llmotel.config import BUILTIN_EVALUATORS
+from llmotel.errors import ConfigurationError
 from llmotel.evaluation import builtin
 from tests.fake_providers import Reply
 
@@ -42,9 +43,26 @@ def label(event: dict[str, Any]) -> str:
 
 
 def test_every_builtin_name_builds():
-    names = [n for n in BUILTIN_EVALUATORS if n != "pii"]
-    assert sorted(names) == sorted(builtin.BUILTIN)
-    assert [e.name for e in builtin.evaluators(names)] == names
+    assert set(BUILTIN_EVALUATORS) == {"pii"} | set(builtin.BUILTIN) | set(builtin.JUDGE_CHECKS)
+    assert [e.name for e in builtin.evaluators(list(builtin.BUILTIN))] == list(builtin.BUILTIN)
+
+
+@pytest.mark.parametrize("name", ["hallucination", "prompt_injection", "topic_relevancy", "answer_relevance"])
+def test_judge_checks_need_a_judge(name):
+    with pytest.raises(ConfigurationError, match="judge"):
+        llmotel.enable(exporter="none", console=False, evaluators=[name])
+
+
+@pytest.mark.parametrize("settings, setting", [
+    ({"judge_provider": "openai"}, "judge"),
+    ({"judge_model": "gpt-4o-mini"}, "judge_provider"),
+    ({"judge_provider": "mistral", "judge_model": "m"}, "judge_provider"),
+    ({"judge": object()}, "judge"),
+    ({"judge_max_tokens_per_minute": 0}, "judge_max_tokens_per_minute"),
+])
+def test_invalid_judge_settings(settings, setting):
+    with pytest.raises(ConfigurationError, match=setting):
+        llmotel.enable(exporter="none", console=False, **settings)
 
 
 def test_a_helpful_english_answer_to_a_german_question(openai_client, fake_provider):
