@@ -40,6 +40,7 @@ INSTRUMENTORS: Mapping[str, tuple[str, str]] = {
     "anthropic": ("anthropic", "llmotel.instrumentation.anthropic:AnthropicInstrumentor"),
 }
 _CONSOLE_DELAY_MS = 200
+_SHUTDOWN_GRACE_S = 1.0
 
 
 class SpanPipeline(SpanProcessor):
@@ -329,7 +330,8 @@ def flush(timeout: float = 30.0) -> bool:
 
 
 def shutdown(timeout: float = 30.0) -> None:
-    """Flush, then stop instrumenting and exporting. ``enable()`` may be called again afterwards."""
+    """Flush, then stop instrumenting and exporting, within ``timeout`` seconds (plus one second for what was
+    handed to the exporters at the deadline). ``enable()`` may be called again afterwards."""
     global _enabled
     with _lock:
         state, _enabled = _enabled, None
@@ -342,8 +344,9 @@ def shutdown(timeout: float = 30.0) -> None:
             logger.warning("llmotel: could not uninstrument %s: %s", type(instrumentor).__name__, exc)
     started = time.monotonic()
     # The SDK's batch processors do not stop an export that retries against a dead backend when their flush
-    # timeout passes; stopping the exporters at the deadline does, so shutdown() keeps to its timeout.
-    deadline = threading.Timer(timeout, _stop_exporters, args=(state.exporters,))
+    # timeout passes; stopping the exporters at the deadline does, so shutdown() keeps to its timeout. The grace
+    # second lets what was handed over at the deadline (spans exported unevaluated) still go out.
+    deadline = threading.Timer(timeout + _SHUTDOWN_GRACE_S, _stop_exporters, args=(state.exporters,))
     deadline.daemon = True
     deadline.start()
     try:

@@ -8,18 +8,10 @@ from typing import Any
 
 from llmotel.config import Settings
 from llmotel.errors import ConfigurationError
+from llmotel.evaluation.judge_checks import JUDGE_CHECKS
 from llmotel.evaluation.redaction import TextRedactor
 from llmotel.evaluation.types import EvaluationInput, Evaluator
 
-#: LLM-judge checks: name -> "module:class", constructed with the configured judge (``toxicity`` becomes the
-#: judge-backed check, with the offline pre-check first, when a judge is configured)
-JUDGE_CHECKS: Mapping[str, str] = {
-    "hallucination": "llmotel.evaluation.hallucination:HallucinationEvaluator",
-    "prompt_injection": "llmotel.evaluation.prompt_injection:PromptInjectionEvaluator",
-    "topic_relevancy": "llmotel.evaluation.topic_relevancy:TopicRelevancyEvaluator",
-    "answer_relevance": "llmotel.evaluation.answer_relevance:AnswerRelevanceEvaluator",
-    "toxicity": "llmotel.evaluation.toxicity_judge:ToxicityJudgeEvaluator",
-}
 #: offline evaluator name -> "module:class" (constructed with default options; build your own for others)
 BUILTIN: Mapping[str, str] = {
     "language_mismatch": "llmotel.evaluation.language:LanguageMismatchEvaluator",

@@ -33,6 +33,7 @@ from llmotel import semconv as sc
 from llmotel._diagnostics import RateLimit
 from llmotel._version import __version__
 from llmotel.content import pop_private_content
+from llmotel.evaluation.judge import is_judge_trace
 from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key
 from llmotel.evaluation.sampling import Sampler, SamplingRule
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult, Evaluator
@@ -227,9 +228,11 @@ class EvaluatingSpanProcessor(SpanProcessor):
     def _sampled(self, span: ReadableSpan) -> list[_EvaluatorSlot]:
         if not self._slots or not is_llm_span(span):
             return []
+        trace_id = span.context.trace_id if span.context is not None else 0
+        if is_judge_trace(trace_id):  # a traced judge call (trace_judge=True) is never evaluated itself
+            return []
         attributes = span.attributes or {}
         model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or attributes.get(sc.GEN_AI_REQUEST_MODEL) or ""
-        trace_id = span.context.trace_id if span.context is not None else 0
         model = model if isinstance(model, str) else ""
         return [s for s in self._slots if self._sampler.sampled(s.name, span.name, model, trace_id)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -124,3 +125,40 @@ def test_enable_loads_the_builtins_on_the_calling_thread():
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("trace_judge", [False, True])
+def test_a_judge_check_through_enable(openai_client, fake_provider, trace_judge):
+    """hallucination by name with a Judge on the fake provider: the user's span gets the result; the judge's own
+    call is either untraced or a separate root trace that is never evaluated."""
+    from llmotel.evaluation.judge import Judge
+
+    exporter = InMemorySpanExporter()
+    judge = Judge(openai_client, model="gpt-4o-mini", trace=trace_judge)
+    llmotel.enable(exporter=exporter, console=False, tracer_provider=TracerProvider(), evaluators=["hallucination"],
+                   judge=judge, trace_judge=trace_judge)
+    verdict = {"claims": [{"claim": "Delivery takes two days.", "verdict": "contradicted",
+                           "evidence": "Delivery takes five working days."}]}
+    fake_provider.script(Reply(text="Delivery takes two days."), Reply(text=json.dumps(verdict)))
+    prompt = llmotel.Prompt(template="Context: {context}\nQuestion: {question}",
+                            variables={"context": "Delivery takes five working days.",
+                                       "question": "How long does delivery take?"},
+                            rag_query_variables=["question"], rag_context_variables=["context"])
+    with llmotel.workflow("answer"), llmotel.annotation_context(prompt=prompt):
+        openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "How long?"}])
+    assert llmotel.flush(timeout=30)
+    spans = exporter.get_finished_spans()
+    user_chat = next(s for s in spans if s.name == "chat gpt-4o-mini" and s.parent is not None
+                     and any(p.name == "invoke_workflow answer" and p.context.span_id == s.parent.span_id
+                             for p in spans))
+    event = events_by_name(user_chat)["hallucination"]
+    assert label(event) == "hallucination" and event[sc.GEN_AI_EVALUATION_SCORE_VALUE] == 1.0
+    judge_spans = [s for s in spans if s.context.trace_id != user_chat.context.trace_id]
+    if not trace_judge:
+        assert judge_spans == []
+    else:
+        root = next(s for s in judge_spans if s.parent is None)
+        assert root.name == "evaluation judge hallucination" and root.attributes[sc.LLMOTEL_EVALUATION_JUDGE] is True
+        assert any(s.name.startswith("chat ") for s in judge_spans)
+        assert all(not events_by_name(s) for s in judge_spans)  # judge calls are never evaluated
+    assert len(fake_provider.requests) == 2
