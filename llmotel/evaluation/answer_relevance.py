@@ -11,16 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded, load_prompt
+from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
 from llmotel.evaluation.judge_checks import (
     DEFAULT_TIMEOUT,
+    JudgeCheck,
     budget_skipped,
-    checked_judge,
     flag,
     judge_metadata,
-    positive_int,
     skipped,
-    timeout_seconds,
 )
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
 
@@ -34,7 +32,7 @@ EMPTY = "empty"
 _REASON_CHARS = 300
 
 
-class AnswerRelevanceEvaluator:
+class AnswerRelevanceEvaluator(JudgeCheck):
     """Judges whether the answer addresses the user's question (the last user message, else the RAG query).
 
     Result ``answer_relevance``: label ``answered`` or ``not_answered``, score how well the answer addresses the
@@ -65,11 +63,8 @@ class AnswerRelevanceEvaluator:
         max_chars: int = 10_000,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.judge = checked_judge(judge)
+        super().__init__(judge, max_chars=max_chars, timeout=timeout)
         self.partial_is_answered = flag("partial_is_answered", partial_is_answered)
-        self.max_chars = positive_int("max_chars", max_chars, 100)
-        self.timeout = timeout_seconds(timeout)
-        self.prompt = load_prompt(NAME)
 
     def evaluate(self, input: EvaluationInput) -> EvaluationResult:
         """Judge the answer against the question."""

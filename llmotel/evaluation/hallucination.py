@@ -17,16 +17,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded, load_prompt
+from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
 from llmotel.evaluation.judge_checks import (
     DEFAULT_TIMEOUT,
+    JudgeCheck,
     budget_skipped,
-    checked_judge,
     flag,
     judge_metadata,
     positive_int,
     skipped,
-    timeout_seconds,
 )
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
 
@@ -52,7 +51,7 @@ def _clip(text: str, limit: int = _QUOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class HallucinationEvaluator:
+class HallucinationEvaluator(JudgeCheck):
     """Flags answers with claims the RAG context contradicts (or does not support), judged claim by claim.
 
     Needs the RAG query and context (``EvaluationInput.rag_query`` / ``rag_context``: prompt variables annotated
@@ -87,12 +86,9 @@ class HallucinationEvaluator:
         max_chars: int = 10_000,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.judge = checked_judge(judge)
+        super().__init__(judge, max_chars=max_chars, timeout=timeout)
         self.count_unsupported = flag("count_unsupported", count_unsupported)
         self.max_context_chars = positive_int("max_context_chars", max_context_chars, 100)
-        self.max_chars = positive_int("max_chars", max_chars, 100)
-        self.timeout = timeout_seconds(timeout)
-        self.prompt = load_prompt(NAME)
 
     def evaluate(self, input: EvaluationInput) -> EvaluationResult:
         """Judge the answer's claims against the RAG context."""

@@ -65,6 +65,21 @@ def flag(setting: str, value: Any) -> bool:
     return value
 
 
+class JudgeCheck:
+    """What every judge-backed check shares: its judge, its prompt (the file named after the check), a cap on
+    the characters sent to the judge and the processor's timeout for it."""
+
+    name: str
+
+    def __init__(self, judge: Any, *, max_chars: int, timeout: float) -> None:
+        from llmotel.evaluation.judge import load_prompt
+
+        self.judge = checked_judge(judge)
+        self.max_chars = positive_int("max_chars", max_chars, 100)
+        self.timeout = timeout_seconds(timeout)
+        self.prompt = load_prompt(self.name)
+
+
 def skipped(name: str, explanation: str, reason: str) -> EvaluationResult:
     """A ``skipped`` result: nothing was judged, ``reason`` (a short code) says why."""
     return EvaluationResult(name, label=LABEL_SKIPPED, explanation=explanation, metadata={"skip_reason": reason})

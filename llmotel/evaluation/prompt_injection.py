@@ -28,15 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded, load_prompt
+from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
 from llmotel.evaluation.judge_checks import (
     DEFAULT_TIMEOUT,
+    JudgeCheck,
     budget_skipped,
-    checked_judge,
     flag,
     judge_metadata,
-    positive_int,
-    timeout_seconds,
 )
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
 
@@ -171,7 +169,7 @@ def heuristic_signal(text: str) -> Signal:
     return Signal("none")
 
 
-class PromptInjectionEvaluator:
+class PromptInjectionEvaluator(JudgeCheck):
     """Detects attempts in the user's message to override, escape or jailbreak the assistant's instructions.
 
     Result ``prompt_injection``: label ``injection`` or ``benign``, score the likelihood of an injection (1.0
@@ -199,11 +197,8 @@ class PromptInjectionEvaluator:
         max_chars: int = 10_000,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.judge = checked_judge(judge)
+        super().__init__(judge, max_chars=max_chars, timeout=timeout)
         self.judge_all = flag("judge_all", judge_all)
-        self.max_chars = positive_int("max_chars", max_chars, 100)
-        self.timeout = timeout_seconds(timeout)
-        self.prompt = load_prompt(NAME)
 
     def evaluate(self, input: EvaluationInput) -> EvaluationResult | None:
         """Check the last user message; None when there is none."""

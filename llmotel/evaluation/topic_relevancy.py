@@ -13,15 +13,13 @@ from typing import Any
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded, load_prompt
+from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
 from llmotel.evaluation.judge_checks import (
     DEFAULT_TIMEOUT,
+    JudgeCheck,
     budget_skipped,
-    checked_judge,
     flag,
     judge_metadata,
-    positive_int,
-    timeout_seconds,
 )
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
 
@@ -45,7 +43,7 @@ def _topics(value: Any) -> tuple[str, ...]:
     return topics
 
 
-class TopicRelevancyEvaluator:
+class TopicRelevancyEvaluator(JudgeCheck):
     """Checks whether the user's message is about one of the allowed ``topics``.
 
     Result ``topic_relevancy``: label ``on_topic`` or ``off_topic``, score 1.0 or 0.0, assessment ``pass``/
@@ -74,12 +72,10 @@ class TopicRelevancyEvaluator:
         max_chars: int = 4_000,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.judge = checked_judge(judge)
+        super().__init__(judge, max_chars=max_chars, timeout=timeout)
         self.topics = _topics(topics)
         self.small_talk_on_topic = flag("small_talk_on_topic", small_talk_on_topic)
-        self.max_chars = positive_int("max_chars", max_chars, 100)
-        self.timeout = timeout_seconds(timeout)
-        prompt = load_prompt(NAME)
+        prompt = self.prompt
         schema = dict(prompt.schema)
         properties = dict(schema.get("properties") or {})
         properties["topic"] = {**dict(properties.get("topic") or {}), "maximum": len(self.topics)}

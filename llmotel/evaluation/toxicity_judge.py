@@ -15,16 +15,14 @@ from typing import Any
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded, load_prompt
+from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
 from llmotel.evaluation.judge_checks import (
     DEFAULT_TIMEOUT,
+    JudgeCheck,
     budget_skipped,
-    checked_judge,
     flag,
     fraction,
     judge_metadata,
-    positive_int,
-    timeout_seconds,
 )
 from llmotel.evaluation.toxicity import LABEL_SAFE, LABEL_TOXIC, TARGETS, ToxicityPrecheckEvaluator
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
@@ -40,7 +38,7 @@ _SPEAKER = {"input": "a user's message to the assistant", "output": "the assista
 _WHOSE = {"input": "The user's message", "output": "The answer"}
 
 
-class ToxicityJudgeEvaluator:
+class ToxicityJudgeEvaluator(JudgeCheck):
     """Toxicity of the user's message and of the answer: the offline pre-check, then an LLM judge when needed.
 
     One result per side that has text: ``input_toxicity`` and ``output_toxicity`` (the pre-check's names), label
@@ -76,7 +74,7 @@ class ToxicityJudgeEvaluator:
         max_chars: int = 5_000,
         timeout: float = 2 * DEFAULT_TIMEOUT,
     ) -> None:
-        self.judge = checked_judge(judge)
+        super().__init__(judge, max_chars=max_chars, timeout=timeout)
         if isinstance(targets, str) or not isinstance(targets, Iterable):
             raise ConfigurationError("targets", targets, "a list drawn from input, output")
         chosen = tuple(dict.fromkeys(targets))
@@ -90,9 +88,6 @@ class ToxicityJudgeEvaluator:
         elif not isinstance(precheck, ToxicityPrecheckEvaluator) or not set(self.targets) <= set(precheck.targets):
             raise ConfigurationError("precheck", precheck, "a ToxicityPrecheckEvaluator whose targets cover targets")
         self.precheck = precheck
-        self.max_chars = positive_int("max_chars", max_chars, 100)
-        self.timeout = timeout_seconds(timeout)
-        self.prompt = load_prompt(NAME)
 
     def evaluate(self, input: EvaluationInput) -> list[EvaluationResult] | None:
         """Check each target side that has text; None when none has."""
