@@ -116,9 +116,9 @@ class Annotations:
         return cached
 
 
-def current_annotations() -> Annotations | None:
-    """The annotations of the current context, if any (used when an LLM span starts)."""
-    value = otel_context.get_value(_KEY)
+def current_annotations(context: otel_context.Context | None = None) -> Annotations | None:
+    """The annotations of ``context`` (default: the current context), if any (used when an LLM span starts)."""
+    value = (otel_context.get_current() if context is None else context).get(_KEY)
     return value if isinstance(value, Annotations) else None
 
 

@@ -61,35 +61,37 @@ def to_json(value: Any) -> str:
 _encode_string = json.encoder.encode_basestring  # C-accelerated; what the encoder uses with ensure_ascii=False
 
 
-def text_messages_json(messages: list[tuple[str, str]], cut: Truncator) -> str | None:
-    """Fast path for the common case: ``(role, text)`` pairs straight to the same JSON :func:`to_json` makes.
+def text_message_json(role: str, text: str) -> str:
+    """One ``{role, parts: [text]}`` message as the JSON :func:`to_json` makes of it (the text is not cut)."""
+    return f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(text)}}}]}}'
 
-    Returns None when a text exceeds the limit (the general path then cuts it and marks it).
+
+def text_parts_json(text: str, text_limit: int) -> str | None:
+    """Fast path: one text as the JSON of a one-text-part list (e.g. system instructions); None when too long."""
+    if len(text) > text_limit:
+        return None
+    return f'[{{"type":"text","content":{_encode_string(text)}}}]'
+
+
+def plain_messages_json(messages: Any, text_limit: int) -> str | None:
+    """The JSON of request messages that are all plain ``{"role": str, "content": str}`` dicts with no text over
+    ``text_limit``; None for anything else (then the general path renders them, cutting and marking).
+
+    One pass, with :func:`text_message_json` inlined: this runs on every call with content capture on.
     """
-    out = []
-    for role, text in messages:
-        if len(text) > cut.text_limit:
-            return None
-        out.append(f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(text)}}}]}}')
-    return "[" + ",".join(out) + "]"
-
-
-_SIMPLE_MESSAGE_KEYS = frozenset({"role", "content"})
-
-
-def plain_messages_json(messages: Any, cut: Truncator) -> str | None:
-    """JSON for request messages that are all plain ``{"role": str, "content": str}`` dicts; else None."""
     if not isinstance(messages, list):
         return None
-    pairs = []
+    out = []
     for msg in messages:
-        if type(msg) is not dict or msg.keys() != _SIMPLE_MESSAGE_KEYS:
+        if type(msg) is not dict or len(msg) != 2:
             return None
-        role, content = msg["role"], msg["content"]
-        if type(role) is not str or type(content) is not str:
+        role = msg.get("role")
+        content = msg.get("content")
+        # Two keys, both of them role and content (a missing key gives None, not a str).
+        if type(role) is not str or type(content) is not str or len(content) > text_limit:
             return None
-        pairs.append((role, content))
-    return text_messages_json(pairs, cut)
+        out.append(f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(content)}}}]}}')
+    return f"[{','.join(out)}]"
 
 
 def as_text(value: Any) -> str:

@@ -15,6 +15,8 @@ from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
 from llmotel.instrumentation._stream import Accumulator
 from llmotel.instrumentation.providers import server_of
 
+_SERVER_ATTR = "_llmotel_server"  # on the client: (its base URL object, server(client))
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -50,7 +52,7 @@ class EndpointAdapter:
         return body if isinstance(body, dict) else {}
 
     def server(self, client: Any) -> tuple[str, str | None, int | None]:
-        """``(gen_ai.provider.name, server.address, server.port)`` for a client."""
+        """``(gen_ai.provider.name, server.address, server.port)`` for a client (cached per client by :meth:`begin`)."""
         return server_of(client, self.default_provider)
 
     def prepare(self, call: LLMCall, client: Any, options: Any, body: dict[str, Any], stream: bool) -> None:
@@ -62,7 +64,16 @@ class EndpointAdapter:
         if endpoint is None or options.method != "post":
             return None
         body = self.request_body(options)
-        provider, address, port = self.server(client)
+        # server(), cached on the client for as long as its base URL object is the same one
+        fields = client.__dict__
+        url = fields.get("_base_url")
+        cached = fields.get(_SERVER_ATTR)
+        if cached is not None and cached[0] is url and url is not None:
+            server = cached[1]
+        else:
+            server = self.server(client)
+            fields[_SERVER_ATTR] = (url, server)
+        provider, address, port = server
         model = body.get("model")
         call = LLMCall(
             telemetry, endpoint.operation, provider, model if isinstance(model, str) else None, address, port

@@ -29,8 +29,7 @@ from llmotel.content import (
     generic_part,
     media_part,
     message,
-    plain_messages_json,
-    text_messages_json,
+    text_message_json,
     text_part,
     to_json,
     tool_call_part,
@@ -166,11 +165,6 @@ def _plain(value: Any) -> Any:
 # --- requests (dicts) ----------------------------------------------------------------------------------------
 
 
-def input_messages_json(messages: Any, cut: Truncator) -> str | list[Message]:
-    """Input messages as JSON when they are all plain ``{role, content: str}``, else as a message list."""
-    return plain_messages_json(messages, cut) or input_messages(messages, cut)
-
-
 def input_messages(messages: Any, cut: Truncator) -> list[Message]:
     if not isinstance(messages, _SEQUENCE):
         return []
@@ -221,16 +215,14 @@ def output_message(content: Any, cut: Truncator) -> Message:
     return message("assistant", content_parts(content, cut))
 
 
-def output_messages_json(content: Any, cut: Truncator) -> str | list[Message]:
-    """The response's one output message: JSON straight away for a single text block, else a message list."""
+def output_messages_json(content: Any, text_limit: int) -> str | None:
+    """The response's one output message as JSON when it is a single text block within the limit, else None."""
     if isinstance(content, list) and len(content) == 1:
         block = content[0]
         text = get(block, "text")
-        if type(text) is str and get(block, "type") == "text":
-            fast = text_messages_json([("assistant", text)], cut)
-            if fast is not None:
-                return fast
-    return [output_message(content, cut)]
+        if type(text) is str and len(text) <= text_limit and get(block, "type") == "text":
+            return "[" + text_message_json("assistant", text) + "]"
+    return None
 
 
 def json_or_text(raw: str, cut: Truncator) -> Any:

@@ -7,10 +7,11 @@ only place that creates, fills and ends LLM spans and records the GenAI metrics.
 from __future__ import annotations
 
 import threading
-import time
+from time import perf_counter
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
@@ -23,13 +24,15 @@ from llmotel.content import Truncator, keep_private_content, to_json
 
 _CLIENT = SpanKind.CLIENT
 
+# One lock for every call: it only guards the test-and-set of ``LLMCall.ended``, so sharing it costs nothing,
+# and a call need not allocate its own.
+_END_LOCK = threading.Lock()
 
-def _json(value: Any) -> str:
-    return value if isinstance(value, str) else to_json(value)
-
-
-def _is_count(value: Any) -> bool:
-    return type(value) is int and value >= 0
+MetricAttributes = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+# (operation, provider, request model, address, port, response model, error type) -> metric attribute dicts.
+# The SDK copies the attributes it keeps, so one set of dicts serves every call with the same key.
+_metric_attributes: dict[tuple[Any, ...], MetricAttributes] = {}
+_MAX_METRIC_KEYS = 256
 
 
 class Telemetry:
@@ -50,6 +53,7 @@ class Telemetry:
         self.text_limit = settings.max_content_length
         self.blob_limit = settings.max_blob_length
         self.record_metrics = settings.metrics
+        self.propagate = settings.propagate_trace_context
         meter = metrics.get_meter(scope, __version__, meter_provider)
         self.duration = meter.create_histogram(
             sc.METRIC_OPERATION_DURATION,
@@ -78,9 +82,9 @@ class LLMCall:
     """
 
     __slots__ = (
-        "_lock",
+        "_cut",
         "attributes",
-        "cut",
+        "collect_content",
         "ended",
         "first_chunk_at",
         "handler",
@@ -92,6 +96,8 @@ class LLMCall:
         "provider",
         "request_model",
         "response_model",
+        "server_address",
+        "server_port",
         "span",
         "start_attributes",
         "system_instructions",
@@ -112,7 +118,9 @@ class LLMCall:
         self.telemetry = telemetry
         self.operation = operation
         self.provider = provider
-        self.request_model = request_model
+        self.request_model = request_model = request_model or None
+        self.server_address = server_address = server_address or None
+        self.server_port = server_port = server_port or None
         attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
         if request_model:
             attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
@@ -122,10 +130,12 @@ class LLMCall:
             attrs[sc.SERVER_PORT] = server_port
         self.start_attributes = attrs
         self.attributes: dict[str, Any] = {}
-        self.cut = Truncator(telemetry.text_limit, telemetry.blob_limit)
+        # Whether adapters should build content (exported, or kept in-process for evaluators).
+        self.collect_content: bool = telemetry.collect_content
+        self._cut: Truncator | None = None  # made on first use: the plain-text fast paths need none
         # Content: message lists, or JSON already rendered by an adapter's fast path.
         self.input_messages: list[dict[str, Any]] | str | None = None
-        self.system_instructions: list[dict[str, Any]] | None = None
+        self.system_instructions: list[dict[str, Any]] | str | None = None
         self.tool_definitions: list[dict[str, Any]] | None = None
         self.output_messages: list[dict[str, Any]] | str | None = None
         self.response_model: str | None = None
@@ -136,17 +146,23 @@ class LLMCall:
         self.handler: Any = None  # adapter-specific: what to do with this call's response
         self.t0 = 0.0
         self.ended = False
-        self._lock = threading.Lock()
 
     @property
-    def collect_content(self) -> bool:
-        """Whether adapters should build content (exported, or kept in-process for evaluators)."""
-        return self.telemetry.collect_content
+    def cut(self) -> Truncator:
+        """This call's truncator (text and blob limits; remembers whether it cut anything)."""
+        cut = self._cut
+        if cut is None:
+            tel = self.telemetry
+            cut = self._cut = Truncator(tel.text_limit, tel.blob_limit)
+        return cut
 
-    def start(self) -> Span:
-        """Start the span (CLIENT, ``{operation} {model}``) with every request and annotation attribute."""
+    def start(self, context: Context | None = None) -> Span:
+        """Start the span (CLIENT, ``{operation} {model}``) with every request and annotation attribute.
+
+        ``context``: the current OTel context when the caller already has it (saves looking it up again).
+        """
         name = f"{self.operation} {self.request_model}" if self.request_model else self.operation
-        annotations = current_annotations()
+        annotations = current_annotations(context)
         private = None
         if annotations is not None:  # annotation_context(): prompt, tags, metadata, span name
             tel = self.telemetry
@@ -154,15 +170,17 @@ class LLMCall:
             if tel.collect_content and not tel.capture_content:
                 private = annotations.span_attributes(True)
             name = annotations.name or name
-        self.span = span = self.telemetry.tracer.start_span(name, kind=_CLIENT, attributes=self.start_attributes)
+        self.span = span = self.telemetry.tracer.start_span(
+            name, context, kind=_CLIENT, attributes=self.start_attributes
+        )
         if private is not None:
             keep_private_content(span, private)
-        self.t0 = time.perf_counter()
+        self.t0 = perf_counter()
         return span
 
     def end(self, error: BaseException | None = None, ended_by: str | None = None) -> None:
         """Set response attributes, content and status, end the span and record metrics. Runs once."""
-        with self._lock:
+        with _END_LOCK:
             if self.ended:
                 return
             self.ended = True
@@ -177,18 +195,24 @@ class LLMCall:
                 span.end()
 
     def _finish_span(self, span: Span, error: BaseException | None, ended_by: str | None) -> None:
-        elapsed = time.perf_counter() - self.t0
+        elapsed = perf_counter() - self.t0
         attrs = self.attributes
-        if isinstance(self.response_model, str) and self.response_model:
-            attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
-        if not _is_count(self.input_tokens):
-            self.input_tokens = None
-        if not _is_count(self.output_tokens):
-            self.output_tokens = None
-        if self.input_tokens is not None:
-            attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = self.input_tokens
-        if self.output_tokens is not None:
-            attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = self.output_tokens
+        model = self.response_model
+        if isinstance(model, str) and model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = model
+        # Token counts: only non-negative ints count (else they are dropped, from the metrics too).
+        tokens = self.input_tokens
+        if tokens is not None:
+            if type(tokens) is int and tokens >= 0:
+                attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = tokens
+            else:
+                self.input_tokens = None
+        tokens = self.output_tokens
+        if tokens is not None:
+            if type(tokens) is int and tokens >= 0:
+                attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = tokens
+            else:
+                self.output_tokens = None
         ttfc = None
         if self.first_chunk_at is not None:
             ttfc = self.first_chunk_at - self.t0
@@ -216,35 +240,65 @@ class LLMCall:
             self._record_metrics(elapsed, ttfc, error_type)
 
     def _content_attributes(self, attrs: dict[str, Any]) -> None:
+        # A fast path may have rendered a content field to JSON already; lists are rendered here.
         if self.system_instructions:
-            attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = to_json(self.system_instructions)
+            value = self.system_instructions
+            attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = value if type(value) is str else to_json(value)
         if self.input_messages is not None:
-            attrs[sc.GEN_AI_INPUT_MESSAGES] = _json(self.input_messages)
+            value = self.input_messages
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = value if type(value) is str else to_json(value)
         if self.output_messages is not None:
-            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = _json(self.output_messages)
+            value = self.output_messages
+            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = value if type(value) is str else to_json(value)
         if self.tool_definitions:
             attrs[sc.GEN_AI_TOOL_DEFINITIONS] = to_json(self.tool_definitions)
-        if self.cut.truncated:
+        if self._cut is not None and self._cut.truncated:
             attrs[sc.LLMOTEL_CONTENT_TRUNCATED] = True
 
     def _record_metrics(self, elapsed: float, ttfc: float | None, error_type: str | None) -> None:
-        start = self.start_attributes
-        attrs: dict[str, Any] = {
-            sc.GEN_AI_OPERATION_NAME: self.operation,
-            sc.GEN_AI_PROVIDER_NAME: self.provider,
-        }
-        for key in (sc.GEN_AI_REQUEST_MODEL, sc.SERVER_ADDRESS, sc.SERVER_PORT):
-            if key in start:
-                attrs[key] = start[key]
-        if isinstance(self.response_model, str) and self.response_model:
-            attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
-        if error_type is not None:
-            attrs[sc.ERROR_TYPE] = error_type
+        model = self.response_model
+        key = (self.operation, self.provider, self.request_model, self.server_address, self.server_port,
+               model if isinstance(model, str) and model else None, error_type)
+        found = _metric_attributes.get(key)
+        if found is None:
+            found = _build_metric_attributes(*key)
+            if len(_metric_attributes) >= _MAX_METRIC_KEYS:
+                _metric_attributes.clear()
+            _metric_attributes[key] = found
+        attrs, input_attrs, output_attrs = found
         tel = self.telemetry
         tel.duration.record(elapsed, attrs)
         if ttfc is not None:
             tel.time_to_first_chunk.record(ttfc, attrs)
         if self.input_tokens is not None:
-            tel.token_usage.record(self.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+            tel.token_usage.record(self.input_tokens, input_attrs)
         if self.output_tokens is not None:
-            tel.token_usage.record(self.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT})
+            tel.token_usage.record(self.output_tokens, output_attrs)
+
+
+def _build_metric_attributes(
+    operation: str,
+    provider: str,
+    request_model: str | None,
+    server_address: str | None,
+    server_port: int | None,
+    response_model: str | None,
+    error_type: str | None,
+) -> MetricAttributes:
+    """The attributes of the duration metric, and of the input and output token usage metrics."""
+    attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
+    if request_model is not None:
+        attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
+    if server_address is not None:
+        attrs[sc.SERVER_ADDRESS] = server_address
+    if server_port is not None:
+        attrs[sc.SERVER_PORT] = server_port
+    if response_model is not None:
+        attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
+    if error_type is not None:
+        attrs[sc.ERROR_TYPE] = error_type
+    return (
+        attrs,
+        {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT},
+        {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT},
+    )

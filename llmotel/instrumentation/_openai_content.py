@@ -18,8 +18,7 @@ from llmotel.content import (
     generic_part,
     media_part,
     message,
-    plain_messages_json,
-    text_messages_json,
+    text_message_json,
     text_part,
     tool_call_part,
     tool_response_part,
@@ -70,26 +69,17 @@ def _file_part(file: dict[str, Any], cut: Truncator) -> Part:
     return generic_part(sc.PART_FILE, cut)
 
 
-def chat_input_messages_json(messages: Any, cut: Truncator) -> str | list[Message]:
-    """Input messages as JSON when they are all plain ``{role, content: str}``, else as a message list."""
-    return plain_messages_json(messages, cut) or chat_input_messages(messages, cut)
-
-
-def chat_output_messages_json(choices: Any, cut: Truncator) -> str | list[Message]:
-    """Output messages (one per choice) as JSON for plain text answers, else as a message list."""
-    pairs = []
+def chat_output_messages_json(choices: Any, text_limit: int) -> str | None:
+    """Output messages (one per choice) as JSON when every answer is plain text within the limit, else None."""
+    out = []
     for choice in choices:
         msg = choice.message
         content = msg.content
-        if (type(content) is not str or msg.tool_calls or msg.refusal or getattr(msg, "audio", None) is not None
-                or getattr(msg, "__pydantic_extra__", None)):
-            break
-        pairs.append((msg.role or "assistant", content))
-    else:
-        fast = text_messages_json(pairs, cut)
-        if fast is not None:
-            return fast
-    return [chat_output_message(c.message, cut) for c in choices]
+        if (type(content) is not str or len(content) > text_limit or msg.tool_calls or msg.refusal
+                or getattr(msg, "audio", None) is not None or getattr(msg, "__pydantic_extra__", None)):
+            return None
+        out.append(text_message_json(msg.role or "assistant", content))
+    return f"[{','.join(out)}]"
 
 
 def chat_input_messages(messages: Any, cut: Truncator) -> list[Message]:

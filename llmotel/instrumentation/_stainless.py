@@ -50,8 +50,7 @@ class Adapter(Protocol):
 
 
 def _begin(adapter: Adapter, telemetry: Telemetry, client: Any, options: Any, stream: bool) -> LLMCall | None:
-    if otel_context.get_value(_SUPPRESS_KEY):
-        return None
+    """The adapter's call for this request, or None (not a model call, or the request could not be read)."""
     try:
         return adapter.begin(telemetry, client, options, stream)
     except Exception as exc:
@@ -69,15 +68,11 @@ def _with_trace_context(options: Any) -> Any:
     return options
 
 
-def _raw_mode(options: Any) -> str | None:
-    headers = options.headers
-    return headers.get(_RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
-
-
 def _finish(adapter: Adapter, call: LLMCall, result: Any, options: Any, is_async: bool) -> None:
     """Record what the SDK returned; the result object itself is never replaced."""
     try:
-        raw = _raw_mode(options)
+        headers = options.headers
+        raw = headers.get(_RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
         if raw == "stream":
             _defer_to_raw_response(adapter, call, result)
             return
@@ -128,13 +123,15 @@ def _defer_to_raw_response(adapter: Adapter, call: LLMCall, response: Any) -> No
 def make_sync_request(original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry) -> Callable[..., Any]:
     @functools.wraps(original)
     def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
-        call = _begin(adapter, telemetry, self, options, bool(kwargs.get("stream")))
+        context = otel_context.get_current()  # looked up once: for the suppress flag, annotations and the parent
+        stream = bool(kwargs.get("stream"))
+        call = None if context.get(_SUPPRESS_KEY) else _begin(adapter, telemetry, self, options, stream)
         if call is None:
             return original(self, cast_to, options, *args, **kwargs)
-        span = call.start()
-        token = otel_context.attach(trace.set_span_in_context(span))
+        span = call.start(context)
+        token = otel_context.attach(trace.set_span_in_context(span, context))
         try:
-            if telemetry.settings.propagate_trace_context:
+            if telemetry.propagate:
                 options = _with_trace_context(options)
             result = original(self, cast_to, options, *args, **kwargs)
         except BaseException as exc:
@@ -152,13 +149,15 @@ def make_sync_request(original: Callable[..., Any], adapter: Adapter, telemetry:
 def make_async_request(original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry) -> Callable[..., Any]:
     @functools.wraps(original)
     async def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
-        call = _begin(adapter, telemetry, self, options, bool(kwargs.get("stream")))
+        context = otel_context.get_current()  # looked up once: for the suppress flag, annotations and the parent
+        stream = bool(kwargs.get("stream"))
+        call = None if context.get(_SUPPRESS_KEY) else _begin(adapter, telemetry, self, options, stream)
         if call is None:
             return await original(self, cast_to, options, *args, **kwargs)
-        span = call.start()
-        token = otel_context.attach(trace.set_span_in_context(span))
+        span = call.start(context)
+        token = otel_context.attach(trace.set_span_in_context(span, context))
         try:
-            if telemetry.settings.propagate_trace_context:
+            if telemetry.propagate:
                 options = _with_trace_context(options)
             result = await original(self, cast_to, options, *args, **kwargs)
         except BaseException as exc:
@@ -188,10 +187,6 @@ def _stream_close(original: Callable[..., Any]) -> Callable[..., Any]:
     return close
 
 
-def _take_call(response: Any) -> tuple[Adapter, LLMCall] | None:
-    return response.__dict__.pop(_CALL_ATTR, None)
-
-
 def _after_parse(pending: tuple[Adapter, LLMCall], parsed: Any, is_async: bool) -> None:
     adapter, call = pending
     try:
@@ -207,7 +202,8 @@ def _after_parse(pending: tuple[Adapter, LLMCall], parsed: Any, is_async: bool) 
 def _response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def parse(self: Any, *args: Any, **kwargs: Any) -> Any:
-        pending = _take_call(self)
+        # The SDK parses every response through here: a dict pop, no helper call, for the common case of no call.
+        pending: tuple[Adapter, LLMCall] | None = self.__dict__.pop(_CALL_ATTR, None)
         try:
             parsed = original(self, *args, **kwargs)
         except BaseException as exc:
@@ -225,7 +221,7 @@ def _response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
 def _async_response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     async def parse(self: Any, *args: Any, **kwargs: Any) -> Any:
-        pending = _take_call(self)
+        pending: tuple[Adapter, LLMCall] | None = self.__dict__.pop(_CALL_ATTR, None)
         try:
             parsed = await original(self, *args, **kwargs)
         except BaseException as exc:
@@ -243,7 +239,7 @@ def _async_response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
 def _response_close(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def close(self: Any) -> Any:
-        pending = _take_call(self)
+        pending: tuple[Adapter, LLMCall] | None = self.__dict__.pop(_CALL_ATTR, None)
         if pending is not None:
             pending[1].end(None, "closed")
         return original(self)
@@ -293,7 +289,7 @@ def patch_stainless_module(
 def _async_response_close(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     async def close(self: Any) -> Any:
-        pending = _take_call(self)
+        pending: tuple[Adapter, LLMCall] | None = self.__dict__.pop(_CALL_ATTR, None)
         if pending is not None:
             pending[1].end(None, "closed")
         return await original(self)

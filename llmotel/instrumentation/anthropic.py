@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmotel import semconv as sc
-from llmotel.content import message, text_part
+from llmotel.content import message, plain_messages_json, text_part, text_parts_json
 from llmotel.instrumentation import _anthropic_content as ac
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
@@ -36,37 +36,32 @@ from llmotel.instrumentation._stainless import StainlessInstrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
-_FLOAT, _INT, _STR = "float", "int", "str"
-
-_MESSAGES_PARAMS = (
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS, _INT),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, _FLOAT),  # only via extra_body in anthropic 2.x
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P, _FLOAT),
-    ("top_k", sc.GEN_AI_REQUEST_TOP_K, _INT),
-    ("service_tier", sc.ANTHROPIC_REQUEST_SERVICE_TIER, _STR),
-)
-_COMPLETE_PARAMS = (
-    ("max_tokens_to_sample", sc.GEN_AI_REQUEST_MAX_TOKENS, _INT),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE, _FLOAT),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P, _FLOAT),
-    ("top_k", sc.GEN_AI_REQUEST_TOP_K, _INT),
-)
-
-
-def _typed(value: Any, kind: str) -> Any:
-    if type(value) is bool:
-        return None
-    if kind == _INT:
-        return value if isinstance(value, int) else None
-    if kind == _FLOAT:
-        return value if isinstance(value, (int, float)) else None
-    return value if isinstance(value, str) else None
+# Body key -> (attribute, accepted types); bools are never accepted (an int subclass). The SDK's body holds
+# every parameter of the method (unset ones as ``Omit``), so this table is looped over, not the body.
+_NUMBER = (int, float)
+_MESSAGES_PARAMS = {
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, _NUMBER),  # only via extra_body in anthropic 2.x
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, _NUMBER),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, int),
+    "service_tier": (sc.ANTHROPIC_REQUEST_SERVICE_TIER, str),
+}
+_COMPLETE_PARAMS = {
+    "max_tokens_to_sample": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, _NUMBER),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, _NUMBER),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, int),
+}
 
 
-def _copy_params(body: dict[str, Any], params: tuple[tuple[str, str, str], ...], attrs: dict[str, Any]) -> None:
-    for key, attr, kind in params:
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and type(value) is not bool else None
+
+
+def _copy_params(body: dict[str, Any], params: dict[str, tuple[str, Any]], attrs: dict[str, Any]) -> None:
+    for key, (attr, accepted) in params.items():
         value = body.get(key)
-        if value is not None and (value := _typed(value, kind)) is not None:
+        if value is not None and type(value) is not bool and isinstance(value, accepted):
             attrs[attr] = value
 
 
@@ -83,7 +78,7 @@ def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]
         kind = thinking.get("type")
         if isinstance(kind, str):
             attrs[sc.ANTHROPIC_THINKING_TYPE] = kind
-        budget = _typed(thinking.get("budget_tokens"), _INT)
+        budget = _int(thinking.get("budget_tokens"))
         if budget is not None:
             attrs[sc.ANTHROPIC_THINKING_BUDGET_TOKENS] = budget
     output_config = body.get("output_config")
@@ -96,9 +91,16 @@ def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]
     if _is_json_format(body.get("output_format")):  # the deprecated spelling of output_config.format
         attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
     if call.collect_content:
-        call.input_messages = ac.input_messages_json(body.get("messages"), call.cut)
-        call.system_instructions = ac.system_instructions(body.get("system"), call.cut)
-        call.tool_definitions = ac.tool_definitions(body.get("tools"))
+        limit = call.telemetry.text_limit
+        messages = body.get("messages")
+        call.input_messages = plain_messages_json(messages, limit) or ac.input_messages(messages, call.cut)
+        system = body.get("system")
+        if system is not None:
+            fast = text_parts_json(system, limit) if type(system) is str and system else None
+            call.system_instructions = fast or ac.system_instructions(system, call.cut)
+        tools = body.get("tools")
+        if isinstance(tools, (list, tuple)):  # else (None, Omit, ...) there are none
+            call.tool_definitions = ac.tool_definitions(tools)
 
 
 def _is_json_format(fmt: Any) -> bool:
@@ -131,24 +133,25 @@ def _fields(obj: Any) -> dict[str, Any]:
 def _usage(call: LLMCall, *usages: Any) -> None:
     """Usage from a Message (or, for streams, ``message_start`` then ``message_delta``: later counts win).
 
-    ``gen_ai.usage.input_tokens`` = input + cache read + cache creation, as the conventions ask.
+    ``gen_ai.usage.input_tokens`` = input + cache read + cache creation, as the conventions ask. A count is a
+    non-negative int (checked inline: this runs on every call).
     """
     input_tokens = read = written = output = thinking = tier = None
     for usage in usages:
         if usage is None:
             continue
         fields = _fields(usage)
-        value = _count(fields.get("input_tokens"))
-        if value is not None:
+        value = fields.get("input_tokens")
+        if type(value) is int and value >= 0:
             input_tokens = value
-        value = _count(fields.get("cache_read_input_tokens"))
-        if value is not None:
+        value = fields.get("cache_read_input_tokens")
+        if type(value) is int and value >= 0:
             read = value
-        value = _count(fields.get("cache_creation_input_tokens"))
-        if value is not None:
+        value = fields.get("cache_creation_input_tokens")
+        if type(value) is int and value >= 0:
             written = value
-        value = _count(fields.get("output_tokens"))
-        if value is not None:
+        value = fields.get("output_tokens")
+        if type(value) is int and value >= 0:
             output = value
         details = fields.get("output_tokens_details")
         if details is not None:
@@ -193,7 +196,9 @@ def _messages_response(call: LLMCall, response: Any) -> None:
     _finish_reason(call, fields.get("stop_reason"))
     _usage(call, fields.get("usage"))
     if call.collect_content:
-        call.output_messages = ac.output_messages_json(fields.get("content"), call.cut)
+        content = fields.get("content")
+        call.output_messages = (ac.output_messages_json(content, call.telemetry.text_limit)
+                                or [ac.output_message(content, call.cut)])
 
 
 def _complete_response(call: LLMCall, response: Any) -> None:
@@ -323,7 +328,9 @@ class AnthropicAdapter(EndpointAdapter):
     default_provider = sc.PROVIDER_ANTHROPIC
 
     def request_body(self, options: Any) -> dict[str, Any]:
-        body = super().request_body(options)
+        body = options.json_data
+        if not isinstance(body, dict):
+            body = {}
         extra = options.extra_json  # extra_body: the only way to send temperature/top_p/top_k in anthropic 2.x
         return {**body, **extra} if isinstance(extra, dict) and extra else body
 
@@ -333,17 +340,13 @@ class AnthropicAdapter(EndpointAdapter):
         return (declared if isinstance(declared, str) and declared else provider), address, port
 
     def prepare(self, call: LLMCall, client: Any, options: Any, body: dict[str, Any], stream: bool) -> None:
-        conversation = _conversation_id(client)
-        if conversation is not None:
-            call.start_attributes[sc.GEN_AI_CONVERSATION_ID] = conversation
+        sdk_tracing = client.__dict__.get("_open_telemetry")  # the client's open_telemetry option
+        if isinstance(sdk_tracing, dict):
+            conversation = sdk_tracing.get("conversation_id")
+            if isinstance(conversation, str) and conversation:
+                call.start_attributes[sc.GEN_AI_CONVERSATION_ID] = conversation
         if getattr(options, "span_name", None):
             options.span_name = None  # the SDK's own span (and its traceparent) off for this call: see the docstring
-
-
-def _conversation_id(client: Any) -> str | None:
-    options = client.__dict__.get("_open_telemetry")
-    conversation = options.get("conversation_id") if isinstance(options, dict) else None
-    return conversation if isinstance(conversation, str) and conversation else None
 
 
 class AnthropicInstrumentor(StainlessInstrumentor):

@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from llmotel import semconv as sc
-from llmotel.content import Message, Part, Truncator, generic_part, message, text_part, tool_call_part
+from llmotel.content import (
+    Message,
+    Part,
+    Truncator,
+    generic_part,
+    message,
+    plain_messages_json,
+    text_part,
+    tool_call_part,
+)
 from llmotel.instrumentation import _openai_content as oc
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._lifecycle import LLMCall
@@ -19,40 +28,41 @@ from llmotel.instrumentation._stainless import StainlessInstrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
-_CHAT_PARAMS = (
-    ("max_completion_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL),
-    ("service_tier", sc.OPENAI_REQUEST_SERVICE_TIER),
-)
-_RESPONSES_PARAMS = (
-    ("max_output_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("service_tier", sc.OPENAI_REQUEST_SERVICE_TIER),
-    ("previous_response_id", sc.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID),
-)
-_COMPLETIONS_PARAMS = (
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-)
+# Body key -> attribute. Looked up per key of the body (a request sets a few of them), not looped over.
+_CHAT_PARAMS = {
+    "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,  # max_completion_tokens, its successor, wins: see _chat_request
+    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": sc.GEN_AI_REQUEST_TOP_P,
+    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    "seed": sc.GEN_AI_REQUEST_SEED,
+    "reasoning_effort": sc.GEN_AI_REQUEST_REASONING_LEVEL,
+    "service_tier": sc.OPENAI_REQUEST_SERVICE_TIER,
+}
+_RESPONSES_PARAMS = {
+    "max_output_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": sc.GEN_AI_REQUEST_TOP_P,
+    "service_tier": sc.OPENAI_REQUEST_SERVICE_TIER,
+    "previous_response_id": sc.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID,
+}
+_COMPLETIONS_PARAMS = {
+    "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": sc.GEN_AI_REQUEST_TOP_P,
+    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    "seed": sc.GEN_AI_REQUEST_SEED,
+}
 _PRIMITIVE = (str, bool, int, float)
+_EXACT_PRIMITIVE = frozenset(_PRIMITIVE)  # a set lookup of the type first: cheaper than isinstance with a tuple
 _OUTPUT_TYPES = {"json_schema": sc.OUTPUT_TYPE_JSON, "json_object": sc.OUTPUT_TYPE_JSON, "text": sc.OUTPUT_TYPE_TEXT}
 
 
-def _copy_params(body: dict[str, Any], params: tuple[tuple[str, str], ...], attrs: dict[str, Any]) -> None:
-    for key, attr in params:
-        value = body.get(key)
-        if value is not None and isinstance(value, _PRIMITIVE) and attr not in attrs:
+def _copy_params(body: dict[str, Any], params: dict[str, str], attrs: dict[str, Any]) -> None:
+    for key, value in body.items():
+        attr = params.get(key)
+        if attr is not None and (type(value) in _EXACT_PRIMITIVE or isinstance(value, _PRIMITIVE)):
             attrs[attr] = value
 
 
@@ -63,21 +73,40 @@ def _stop_sequences(stop: Any, attrs: dict[str, Any]) -> None:
         attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stop
 
 
-def _chat_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
-    attrs[sc.OPENAI_API_TYPE] = sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
-    _copy_params(body, _CHAT_PARAMS, attrs)
-    _stop_sequences(body.get("stop"), attrs)
+def _choice_count(body: dict[str, Any], attrs: dict[str, Any]) -> None:
     n = body.get("n")
     if isinstance(n, int) and n != 1:
         attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+
+
+def _output_type(body: dict[str, Any], attrs: dict[str, Any]) -> None:
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") in _OUTPUT_TYPES:
         attrs[sc.GEN_AI_OUTPUT_TYPE] = _OUTPUT_TYPES[fmt["type"]]
     elif isinstance(body.get("modalities"), list) and "audio" in body["modalities"]:
         attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_SPEECH
+
+
+def _chat_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
+    attrs[sc.OPENAI_API_TYPE] = sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
+    _copy_params(body, _CHAT_PARAMS, attrs)
+    # Rarely set: a key test first, the parsing only when present (this runs on every call).
+    if "max_completion_tokens" in body:  # the successor of max_tokens: wins over it
+        max_completion_tokens = body["max_completion_tokens"]
+        if isinstance(max_completion_tokens, _PRIMITIVE):
+            attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_completion_tokens
+    if "stop" in body:
+        _stop_sequences(body["stop"], attrs)
+    if "n" in body:
+        _choice_count(body, attrs)
+    if "response_format" in body or "modalities" in body:
+        _output_type(body, attrs)
     if call.collect_content:
-        call.input_messages = oc.chat_input_messages_json(body.get("messages"), call.cut)
-        call.tool_definitions = oc.tool_definitions(body.get("tools"))
+        messages = body.get("messages")
+        call.input_messages = (plain_messages_json(messages, call.telemetry.text_limit)
+                               or oc.chat_input_messages(messages, call.cut))
+        if "tools" in body:
+            call.tool_definitions = oc.tool_definitions(body["tools"])
 
 
 def _responses_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
@@ -114,9 +143,7 @@ def _embeddings_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, An
 def _completions_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
     _copy_params(body, _COMPLETIONS_PARAMS, attrs)
     _stop_sequences(body.get("stop"), attrs)
-    n = body.get("n")
-    if isinstance(n, int) and n != 1:
-        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    _choice_count(body, attrs)
     if call.collect_content:
         call.input_messages = oc.completion_prompt_messages(body.get("prompt"), call.cut)
 
@@ -176,10 +203,14 @@ def _response_header(call: LLMCall, response: Any) -> None:
 def _chat_response(call: LLMCall, response: Any) -> None:
     _response_header(call, response)
     choices = getattr(response, "choices", None) or ()
-    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
+    reasons = []  # a loop, not a comprehension: one function call less on every call
+    for choice in choices:
+        reasons.append(choice.finish_reason or "")
+    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     _usage_chat(call, getattr(response, "usage", None))
     if call.collect_content:
-        call.output_messages = oc.chat_output_messages_json(choices, call.cut)
+        call.output_messages = (oc.chat_output_messages_json(choices, call.telemetry.text_limit)
+                                or [oc.chat_output_message(c.message, call.cut) for c in choices])
 
 
 def _responses_finish_reason(response: Any, called_function: bool) -> str:
@@ -221,7 +252,10 @@ def _embeddings_response(call: LLMCall, response: Any) -> None:
 def _completions_response(call: LLMCall, response: Any) -> None:
     _response_header(call, response)
     choices = getattr(response, "choices", None) or ()
-    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [c.finish_reason or "" for c in choices]
+    reasons = []  # a loop, not a comprehension: one function call less on every call
+    for choice in choices:
+        reasons.append(choice.finish_reason or "")
+    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     _usage_chat(call, getattr(response, "usage", None))
     if call.collect_content:
         call.output_messages = [message("assistant", [text_part(c.text or "", call.cut)]) for c in choices]

@@ -45,19 +45,11 @@ def provider_for(client_type: type, host: str, default: str) -> str:
     return default
 
 
-_CLIENT_CACHE = "_llmotel_server"
-
-
 def server_of(client: Any, default_provider: str = sc.PROVIDER_OPENAI) -> tuple[str, str | None, int | None]:
-    """``(provider, server.address, server.port)`` for a client, cached on the client per base URL object."""
+    """``(provider, server.address, server.port)`` for a client (callers cache it per client: see ``_adapter``)."""
     # The private attribute first: openai's public `base_url` property does work on every access.
     url = client.__dict__.get("_base_url") or client.base_url
-    cached = client.__dict__.get(_CLIENT_CACHE)
-    if cached is not None and cached[0] is url:
-        return cached[1]
-    found = _server_of(type(client), url, default_provider)
-    client.__dict__[_CLIENT_CACHE] = (url, found)
-    return found
+    return _server_of(type(client), url, default_provider)
 
 
 def _server_of(client_type: type, url: Any, default_provider: str) -> tuple[str, str | None, int | None]:
