@@ -82,15 +82,19 @@ def plain_messages_json(messages: Any, text_limit: int) -> str | None:
     if not isinstance(messages, list):
         return None
     out = []
-    for msg in messages:
-        if type(msg) is not dict or len(msg) != 2:
-            return None
-        role = msg.get("role")
-        content = msg.get("content")
-        # Two keys, both of them role and content (a missing key gives None, not a str).
-        if type(role) is not str or type(content) is not str or len(content) > text_limit:
-            return None
-        out.append(f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(content)}}}]}}')
+    try:
+        for msg in messages:
+            if type(msg) is not dict or len(msg) != 2:
+                return None
+            role = msg["role"]  # two keys, and both of them role and content (else KeyError)
+            content = msg["content"]
+            if type(role) is not str or type(content) is not str or len(content) > text_limit:
+                return None
+            out.append(
+                f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(content)}}}]}}'
+            )
+    except KeyError:
+        return None
     return f"[{','.join(out)}]"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import threading
 import weakref
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
@@ -68,16 +69,20 @@ def _with_trace_context(options: Any) -> Any:
     return options
 
 
-def _finish(adapter: Adapter, call: LLMCall, result: Any, options: Any, is_async: bool) -> None:
+def _finish(
+    adapter: Adapter, call: LLMCall, result: Any, options: Any, is_async: bool, patch_responses: Callable[[], None]
+) -> None:
     """Record what the SDK returned; the result object itself is never replaced."""
     try:
         headers = options.headers
         raw = headers.get(_RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
         if raw == "stream":
+            patch_responses()
             _defer_to_raw_response(adapter, call, result)
             return
         if raw is not None and hasattr(result, "parse"):
             if inspect.iscoroutinefunction(result.parse):  # an async raw response: parse later, when the user does
+                patch_responses()
                 _defer_to_raw_response(adapter, call, result)
                 return
             result = result.parse()  # cached by the SDK: the user's own parse() returns this same object
@@ -120,7 +125,9 @@ def _defer_to_raw_response(adapter: Adapter, call: LLMCall, response: Any) -> No
     weakref.finalize(response, call.end, None, "garbage_collected")
 
 
-def make_sync_request(original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry) -> Callable[..., Any]:
+def make_sync_request(
+    original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry, patch_responses: Callable[[], None]
+) -> Callable[..., Any]:
     @functools.wraps(original)
     def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
         context = otel_context.get_current()  # looked up once: for the suppress flag, annotations and the parent
@@ -139,14 +146,16 @@ def make_sync_request(original: Callable[..., Any], adapter: Adapter, telemetry:
             raise
         finally:
             otel_context.detach(token)
-        _finish(adapter, call, result, options, False)
+        _finish(adapter, call, result, options, False, patch_responses)
         return result
 
     setattr(request, _ORIGINAL, original)
     return request
 
 
-def make_async_request(original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry) -> Callable[..., Any]:
+def make_async_request(
+    original: Callable[..., Any], adapter: Adapter, telemetry: Telemetry, patch_responses: Callable[[], None]
+) -> Callable[..., Any]:
     @functools.wraps(original)
     async def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
         context = otel_context.get_current()  # looked up once: for the suppress flag, annotations and the parent
@@ -165,14 +174,14 @@ def make_async_request(original: Callable[..., Any], adapter: Adapter, telemetry
             raise
         finally:
             otel_context.detach(token)
-        _finish(adapter, call, result, options, True)
+        _finish(adapter, call, result, options, True, patch_responses)
         return result
 
     setattr(request, _ORIGINAL, original)
     return request
 
 
-# --- patches on the SDK's stream and response classes (installed once per instrument()) ---------------------------
+# --- patches on the SDK's stream and response classes (once per instrument(); raw responses: on first use) ----
 
 
 def _stream_close(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -202,7 +211,7 @@ def _after_parse(pending: tuple[Adapter, LLMCall], parsed: Any, is_async: bool) 
 def _response_parse(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def parse(self: Any, *args: Any, **kwargs: Any) -> Any:
-        # The SDK parses every response through here: a dict pop, no helper call, for the common case of no call.
+        # Once installed, the SDK parses every response through here: a dict pop, no helper call.
         pending: tuple[Adapter, LLMCall] | None = self.__dict__.pop(_CALL_ATTR, None)
         try:
             parsed = original(self, *args, **kwargs)
@@ -253,37 +262,47 @@ class Patcher:
 
     def __init__(self) -> None:
         self._patched: list[tuple[type, str, Any]] = []
+        self._lock = threading.Lock()  # patches may be installed lazily, from any thread
 
     def patch(self, cls: type | None, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
         if cls is None:
             return
-        current = cls.__dict__.get(name)
-        if current is None or hasattr(current, _ORIGINAL):
-            return
-        setattr(cls, name, make(current))
-        self._patched.append((cls, name, current))
+        with self._lock:
+            current = cls.__dict__.get(name)
+            if current is None or hasattr(current, _ORIGINAL):
+                return
+            setattr(cls, name, make(current))
+            self._patched.append((cls, name, current))
 
     def unpatch_all(self) -> None:
-        while self._patched:
-            cls, name, original = self._patched.pop()
-            setattr(cls, name, original)
+        with self._lock:
+            while self._patched:
+                cls, name, original = self._patched.pop()
+                setattr(cls, name, original)
 
 
 def patch_stainless_module(
     patcher: Patcher, sdk: Any, adapter: Adapter, telemetry: Telemetry
 ) -> None:
     """Patch one Stainless SDK package (``openai`` or ``anthropic``): clients, streams, raw responses."""
+    response = sdk._response
+
+    def patch_responses() -> None:
+        """The raw-response patches, installed when a call first waits for a raw response (most apps never do):
+        the SDK parses every response through ``APIResponse.parse``, so a patch there would cost every call."""
+        patcher.patch(response.APIResponse, "parse", _response_parse)
+        patcher.patch(response.APIResponse, "close", _response_close)
+        patcher.patch(response.AsyncAPIResponse, "parse", _async_response_parse)
+        patcher.patch(getattr(response, "AsyncAPIResponse", None), "close", _async_response_close)
+
     base = sdk._base_client
-    patcher.patch(base.SyncAPIClient, "request", lambda f: make_sync_request(f, adapter, telemetry))
-    patcher.patch(base.AsyncAPIClient, "request", lambda f: make_async_request(f, adapter, telemetry))
+    patcher.patch(base.SyncAPIClient, "request", lambda f: make_sync_request(f, adapter, telemetry, patch_responses))
+    patcher.patch(
+        base.AsyncAPIClient, "request", lambda f: make_async_request(f, adapter, telemetry, patch_responses)
+    )
     streaming = sdk._streaming
     patcher.patch(streaming.Stream, "close", _stream_close)
     patcher.patch(streaming.AsyncStream, "close", _stream_close)
-    response = sdk._response
-    patcher.patch(response.APIResponse, "parse", _response_parse)
-    patcher.patch(response.APIResponse, "close", _response_close)
-    patcher.patch(response.AsyncAPIResponse, "parse", _async_response_parse)
-    patcher.patch(getattr(response, "AsyncAPIResponse", None), "close", _async_response_close)
 
 
 def _async_response_close(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -61,7 +61,7 @@ def _int(value: Any) -> int | None:
 def _copy_params(body: dict[str, Any], params: dict[str, tuple[str, Any]], attrs: dict[str, Any]) -> None:
     for key, (attr, accepted) in params.items():
         value = body.get(key)
-        if value is not None and type(value) is not bool and isinstance(value, accepted):
+        if isinstance(value, accepted) and type(value) is not bool:  # mostly Omit: one check rejects it
             attrs[attr] = value
 
 
@@ -72,7 +72,9 @@ def _stop_sequences(stop: Any, attrs: dict[str, Any]) -> None:
 
 def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
     _copy_params(body, _MESSAGES_PARAMS, attrs)
-    _stop_sequences(body.get("stop_sequences"), attrs)
+    stop = body.get("stop_sequences")
+    if isinstance(stop, (list, tuple)):  # mostly Omit: not worth a call
+        _stop_sequences(stop, attrs)
     thinking = body.get("thinking")
     if isinstance(thinking, dict):
         kind = thinking.get("type")
@@ -88,7 +90,8 @@ def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]
             attrs[sc.GEN_AI_REQUEST_REASONING_LEVEL] = effort
         if _is_json_format(output_config.get("format")):
             attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
-    if _is_json_format(body.get("output_format")):  # the deprecated spelling of output_config.format
+    output_format = body.get("output_format")  # the deprecated spelling of output_config.format
+    if isinstance(output_format, dict) and _is_json_format(output_format):
         attrs[sc.GEN_AI_OUTPUT_TYPE] = sc.OUTPUT_TYPE_JSON
     if call.collect_content:
         limit = call.telemetry.text_limit
