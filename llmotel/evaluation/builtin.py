@@ -55,14 +55,19 @@ def evaluators(configured: Sequence[Any], settings: Settings | None = None, mete
         if not isinstance(item, str):
             out.append(item)
             continue
+        offline: Any = None
         if item in BUILTIN:  # offline: load now (see _WARM_UP)
             offline = _construct(BUILTIN[item], "evaluators", item)
             offline.evaluate(_WARM_UP)
-        if item in JUDGE_CHECKS and (item not in BUILTIN or _has_judge(settings)):
+        if item in JUDGE_CHECKS and (offline is None or _has_judge(settings)):
             judge = judge or _judge(settings, meter_provider, item)
-            options: dict[str, Any] = {"topics": settings.relevant_topics} if item == "topic_relevancy" else {}
-            if item == "topic_relevancy" and not settings.relevant_topics:
-                raise ConfigurationError("relevant_topics", None, "the topics topic_relevancy checks against")
+            options: dict[str, Any] = {}
+            if item == "topic_relevancy":
+                if not settings.relevant_topics:
+                    raise ConfigurationError("relevant_topics", None, "the topics topic_relevancy checks against")
+                options["topics"] = settings.relevant_topics
+            if offline is not None:  # toxicity: the pre-check just loaded runs before the judge
+                options["precheck"] = offline
             out.append(_construct(JUDGE_CHECKS[item], "evaluators", item, judge=judge, **options))
         else:
             out.append(offline)
