@@ -509,6 +509,38 @@ def test_foundry_client(traced, fake_provider):
     assert a[sc.GEN_AI_RESPONSE_ID] == "msg_01scripted"
 
 
+def test_claude_platform_on_aws_client(traced, fake_provider):
+    client = anthropic.AnthropicAWS(api_key="k", workspace_id="wrkspc_1", aws_region="us-east-1",
+                                    base_url=fake_provider.base_url, max_retries=0)
+    result = client.messages.create(model=MODEL, max_tokens=50, messages=USER)
+    assert fake_provider.last_request.header("anthropic-workspace-id") == "wrkspc_1"
+    a = attrs(traced.one())
+    assert a[sc.GEN_AI_PROVIDER_NAME] == "anthropic"  # Anthropic's own API, hosted on AWS
+    assert a[sc.GEN_AI_RESPONSE_ID] == result.id
+    assert a[sc.SERVER_ADDRESS] == "127.0.0.1"
+
+
+async def test_claude_on_google_cloud_client(traced, fake_provider):
+    client = anthropic.AsyncAnthropicGoogleCloud(skip_auth=True, base_url=fake_provider.base_url, max_retries=0)
+    result = await client.messages.create(model=MODEL, max_tokens=50, messages=USER)
+    a = attrs(traced.one())
+    assert a[sc.GEN_AI_PROVIDER_NAME] == "anthropic"
+    assert a[sc.GEN_AI_RESPONSE_ID] == result.id
+    await client.close()
+
+
+def test_platform_clients_default_endpoints_name_their_servers():
+    from llmotel.instrumentation.anthropic import AnthropicAdapter
+
+    adapter = AnthropicAdapter()
+    aws = anthropic.AnthropicAWS(api_key="k", workspace_id="w", aws_region="eu-west-1")
+    bedrock = anthropic.AnthropicBedrock(api_key="k", aws_region="eu-west-1")
+    vertex = anthropic.AnthropicVertex(region="us-east5", project_id="p", access_token="t")
+    assert adapter.server(aws) == ("anthropic", "aws-external-anthropic.eu-west-1.api.aws", 443)
+    assert adapter.server(bedrock) == ("aws.bedrock", "bedrock-runtime.eu-west-1.amazonaws.com", 443)
+    assert adapter.server(vertex) == ("gcp.vertex_ai", "us-east5-aiplatform.googleapis.com", 443)
+
+
 # --- async ----------------------------------------------------------------------------------------------------------
 
 

@@ -404,3 +404,73 @@ async def test_async_beta_helper(traced, async_anthropic_client):
     async with async_anthropic_client.beta.messages.stream(model=MODEL, max_tokens=200, messages=USER) as stream:
         message = await stream.get_final_message()
     assert attrs(traced.one())[sc.GEN_AI_RESPONSE_ID] == message.id
+
+
+# --- Amazon Bedrock: AWS event-stream framing instead of SSE ------------------------------------------------------
+
+BEDROCK_MODEL = "anthropic.claude-haiku-4-5-v1:0"
+
+
+def bedrock_client(fake_provider, client_class=anthropic.AnthropicBedrock):
+    return client_class(api_key="bedrock-key", aws_region="us-east-1", base_url=fake_provider.base_url,
+                        max_retries=0)
+
+
+def test_bedrock_stream_full_read(traced, fake_provider):
+    stream = create_stream(bedrock_client(fake_provider), model=BEDROCK_MODEL)
+    events = list(stream)
+    assert fake_provider.last_request.path == f"/model/{BEDROCK_MODEL}/invoke-with-response-stream"
+    assert fake_provider.last_request.header("content-type") == "application/json"
+    text = "".join(e.delta.text for e in events if e.type == "content_block_delta")
+    assert text
+    span = traced.one()
+    a = attrs(span)
+    assert a[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert a[sc.GEN_AI_REQUEST_MODEL] == BEDROCK_MODEL
+    assert a[sc.GEN_AI_REQUEST_STREAM] is True
+    assert a[sc.LLMOTEL_STREAM_ENDED_BY] == "completed"
+    assert a[sc.GEN_AI_RESPONSE_ID] == events[0].message.id
+    assert a[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("end_turn",)
+    assert a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == events[-2].usage.output_tokens
+    assert a[sc.LLMOTEL_STREAM_CHUNKS] == len(events)
+    assert output_text(span) == text
+
+
+def test_bedrock_stream_helper_and_early_close(traced, fake_provider):
+    client = bedrock_client(fake_provider)
+    with client.messages.stream(model=BEDROCK_MODEL, max_tokens=200, messages=USER) as stream:
+        final_text = stream.get_final_text()
+    with client.messages.stream(model=BEDROCK_MODEL, max_tokens=200, messages=USER) as stream:
+        first = next(iter(stream.text_stream))
+    whole, cut = traced.llm_spans()
+    assert output_text(whole) == final_text
+    assert attrs(whole)[sc.LLMOTEL_STREAM_ENDED_BY] == "completed"
+    assert attrs(cut)[sc.LLMOTEL_STREAM_ENDED_BY] == "closed"
+    assert output_text(cut).startswith(first)
+    assert sc.GEN_AI_RESPONSE_FINISH_REASONS not in attrs(cut)
+
+
+def test_bedrock_stream_dropped_connection(traced, fake_provider):
+    fake_provider.script(Reply(drop_after_chunks=3))
+    with pytest.raises(httpx2.HTTPError):
+        list(create_stream(bedrock_client(fake_provider), model=BEDROCK_MODEL))
+    span = traced.one()
+    assert span.status.status_code is StatusCode.ERROR
+    assert attrs(span)[sc.ERROR_TYPE]
+    assert attrs(span)[sc.GEN_AI_RESPONSE_ID]  # message_start arrived before the drop
+
+
+async def test_async_bedrock_stream(traced, fake_provider):
+    client = bedrock_client(fake_provider, anthropic.AsyncAnthropicBedrock)
+    stream = await create_stream(client, model=BEDROCK_MODEL)
+    assert type(stream) is anthropic.AsyncStream
+    events = [event async for event in stream]
+    text = "".join(e.delta.text for e in events if e.type == "content_block_delta")
+    async with client.messages.stream(model=BEDROCK_MODEL, max_tokens=200, messages=USER) as helper:
+        final = await helper.get_final_message()
+    streamed, helped = traced.llm_spans()
+    assert attrs(streamed)[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert output_text(streamed) == text
+    assert attrs(helped)[sc.GEN_AI_RESPONSE_ID] == final.id
+    assert attrs(helped)[sc.LLMOTEL_STREAM_ENDED_BY] == "completed"
+    await client.close()

@@ -21,6 +21,7 @@ from llmotel._version import __version__
 from llmotel.annotations import current_annotations
 from llmotel.config import Settings
 from llmotel.content import Truncator, keep_private_content, to_json
+from llmotel.instrumentation._span_attributes import set_response_attributes
 
 _CLIENT = SpanKind.CLIENT
 
@@ -234,7 +235,7 @@ class LLMCall:
                 attrs[sc.HTTP_RESPONSE_STATUS_CODE] = status
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{error_type}: {error}"[:512]))
-        span.set_attributes(attrs)
+        set_response_attributes(span, attrs)
         span.end()
         if self.telemetry.record_metrics:
             self._record_metrics(elapsed, ttfc, error_type)

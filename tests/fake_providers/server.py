@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import json
+import re
 import selectors
 import socket
+import struct
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ._common import GenContext, IdFactory, JsonDict, JsonOutput, Output, RequestError, SseEvent, SseOutput
 from .anthropic_messages import complete, count_tokens_endpoint, messages
@@ -35,6 +39,8 @@ ROUTES: Mapping[tuple[str, str], Endpoint] = {
     ("POST", "/v1/complete"): complete,
 }
 ANTHROPIC_PATHS = frozenset({"/v1/messages", "/v1/messages/count_tokens", "/v1/complete"})
+# Amazon Bedrock's InvokeModel routes for Anthropic models: the model is in the path, not in the body.
+BEDROCK_PATH = re.compile(r"/model/(?P<model>[^/]+)/(?P<action>invoke|invoke-with-response-stream)")
 
 MALFORMED_JSON = '{"id": "malformed", "object": '
 _DISCONNECTS = (ConnectionError, TimeoutError, OSError)
@@ -66,6 +72,8 @@ def normalize_path(path: str) -> str:
 def provider_for(path: str, headers: Mapping[str, str]) -> str:
     """``"anthropic"`` for Anthropic routes or requests from the Anthropic SDK, else ``"openai"``."""
     if path in ANTHROPIC_PATHS or "anthropic-version" in headers or "x-api-key" in headers:
+        return "anthropic"
+    if BEDROCK_PATH.fullmatch(path):
         return "anthropic"
     return "openai"
 
@@ -265,13 +273,19 @@ class FakeProvider:
         if reply is not None and reply.events is not None:
             return SseOutput(list(reply.events))
         endpoint = ROUTES.get((request.method, request.path))
+        body = request.body
+        bedrock = BEDROCK_PATH.fullmatch(request.path) if request.method == "POST" else None
+        if bedrock is not None and isinstance(body, dict):
+            endpoint = messages
+            stream = bedrock["action"] == "invoke-with-response-stream"
+            body = {**body, "model": unquote(bedrock["model"]), "stream": stream}
         try:
             if endpoint is None:
                 raise RequestError(404, f"Invalid URL ({request.method} {request.path})")
-            if not isinstance(request.body, dict):
+            if not isinstance(body, dict):
                 raise RequestError(400, "We could not parse the JSON body of your request.")
             context = GenContext(self._ids, reply.text if reply else None, dict(reply.usage or {}) if reply else {})
-            return endpoint(request.body, context)
+            return endpoint(body, context)
         except RequestError as err:
             return JsonOutput(_error_body(provider, err, request_id), err.status)
         except Exception as err:  # a request the fake cannot handle: answer 500 rather than drop the connection
@@ -314,6 +328,21 @@ def _shutdown(conn: socket.socket) -> None:
         conn.shutdown(socket.SHUT_RDWR)
 
 
+def encode_aws_event(data: Any) -> bytes:
+    """One Bedrock ``InvokeModelWithResponseStream`` ``chunk`` event in the AWS event-stream binary framing:
+    prelude (total length, headers length, CRC32), string headers, a JSON payload carrying the provider's event
+    as base64 ``bytes``, and a CRC32 of the whole message."""
+    event = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    payload = json.dumps({"bytes": base64.b64encode(event.encode()).decode()}).encode()
+    headers = b""
+    for name, value in ((":event-type", "chunk"), (":content-type", "application/json"), (":message-type", "event")):
+        encoded = value.encode()
+        headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(encoded)) + encoded
+    prelude = struct.pack(">II", 12 + len(headers) + len(payload) + 4, len(headers))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
 def encode_sse(event: str | None, data: Any) -> bytes:
     """One SSE event: an optional ``event:`` line, ``data:`` line(s), and a blank line."""
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
@@ -347,7 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
         output = self.server._generate(request, reply, request_id)
         headers.update(reply.headers if reply else {})
         if isinstance(output, SseOutput):
-            self._send_events(output.events, headers, reply or Reply())
+            aws = BEDROCK_PATH.fullmatch(request.path) is not None
+            self._send_events(output.events, headers, reply or Reply(), aws)
         else:
             self._send_json(output, headers, reply or Reply())
 
@@ -394,19 +424,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         self.wfile.write(data)
 
-    def _send_events(self, events: list[SseEvent], headers: dict[str, str], reply: Reply) -> None:
+    def _send_events(self, events: list[SseEvent], headers: dict[str, str], reply: Reply, aws: bool = False) -> None:
+        """Stream ``events`` as SSE, or (``aws``) in Bedrock's AWS event-stream framing."""
         if reply.malformed_json and len(events) > 1:
             events = [events[0], (events[1][0], '{"malformed": '), *events[2:]]
         elif reply.malformed_json and events:
             events = [(events[0][0], '{"malformed": ')]
-        base = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+        if aws:
+            base = {"content-type": "application/vnd.amazon.eventstream",
+                    "x-amzn-bedrock-content-type": "application/json"}
+        else:
+            base = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
         self._send_head(reply.status, {**base, **headers, "transfer-encoding": "chunked"})
         for count, (event, data) in enumerate(events):
             if reply.drop_after_chunks is not None and count >= reply.drop_after_chunks:
                 return self._drop()
             if reply.chunk_delay and self.server._stopping.wait(reply.chunk_delay):
                 return self._drop()
-            self._write_chunk(encode_sse(event, data))
+            self._write_chunk(encode_aws_event(data) if aws else encode_sse(event, data))
         self.wfile.write(b"0\r\n\r\n")
 
     def _write_chunk(self, data: bytes) -> None:
