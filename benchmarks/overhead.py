@@ -25,9 +25,10 @@ repeatable per-call costs run one mode under callgrind with two call counts and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,29 +194,44 @@ def per_call(fn: Call, client: Any, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
+def loop_time(items: Iterable[Any]) -> float:
+    start = time.perf_counter()
+    for _ in items:
+        pass
+    return time.perf_counter() - start
+
+
+def keep_best(best: dict[Any, float], key: Any, elapsed: float) -> None:
+    best[key] = min(best.get(key, float("inf")), elapsed)
+
+
+@contextlib.contextmanager
+def instrumented(target: Target, provider: TracerProvider, settings: Any) -> Iterator[None]:
+    instrumentor = target.instrumentor()
+    instrumentor.instrument(tracer_provider=provider, settings=settings)
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+
+
 def measure(target: Target, calls: int, repeats: int, chunks: int) -> dict[str, float]:
     """Best time per call of each mode; the modes take turns within each repeat, so a slow spell of the machine
     hits all of them rather than one (the first round only warms up)."""
     client = target.make_client(chunks)
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(NoopExporter()))
-    instrumentor = target.instrumentor()
     settings = resolve(env={}, capture_content=True)
     results: dict[str, float] = {}
     for name, call in (("plain", target.plain), ("stream", target.stream)):
         modes = {"uninstrumented": call, "bare_span": bare_span(provider, call), "llmotel": call}
         for round_ in range(repeats + 1):
             for mode, fn in modes.items():
-                if mode == "llmotel":
-                    instrumentor.instrument(tracer_provider=provider, settings=settings)
-                try:
+                llmotel_on = instrumented(target, provider, settings) if mode == "llmotel" else contextlib.nullcontext()
+                with llmotel_on:
                     elapsed = per_call(fn, client, calls if round_ else min(calls, 50))
-                finally:
-                    if mode == "llmotel":
-                        instrumentor.uninstrument()
                 if round_:
-                    key = f"{name}_{mode}"
-                    results[key] = min(results.get(key, float("inf")), elapsed)
+                    keep_best(results, f"{name}_{mode}", elapsed)
     results.update(chunk_work(target, provider, settings, chunks, repeats * 40))
     return results
 
@@ -232,31 +248,18 @@ def chunk_work(
     """
     client = target.make_client(chunks)
     objects = list(target.open_stream(client))
-    short = 5
-    instrumentor = target.instrumentor()
-    instrumentor.instrument(tracer_provider=provider, settings=settings)
+    short, full = objects[:5], objects
     best: dict[tuple[str, int], float] = {}
-    try:
+    with instrumented(target, provider, settings):
         for _ in range(samples):
-            for length in (short, len(objects)):
-                items = objects[:length]
-                start = time.perf_counter()
-                for _ in items:
-                    pass
-                elapsed = time.perf_counter() - start
-                best["plain", length] = min(best.get(("plain", length), float("inf")), elapsed)
+            for items in (short, full):
+                keep_best(best, ("plain", len(items)), loop_time(items))
                 stream = target.open_stream(client)
-                state = stream.__dict__[STREAM_STATE_ATTR]
-                start = time.perf_counter()
-                for _ in traced_chunks(iter(items), state):
-                    pass
-                elapsed = time.perf_counter() - start
+                traced = traced_chunks(iter(items), stream.__dict__[STREAM_STATE_ATTR])
+                keep_best(best, ("llmotel", len(items)), loop_time(traced))
                 stream.close()
-                best["llmotel", length] = min(best.get(("llmotel", length), float("inf")), elapsed)
-    finally:
-        instrumentor.uninstrument()
-    extra = len(objects) - short
-    return {f"chunk_{mode}": (best[mode, len(objects)] - best[mode, short]) / extra for mode in ("plain", "llmotel")}
+    extra = len(full) - len(short)
+    return {f"chunk_{mode}": (best[mode, len(full)] - best[mode, len(short)]) / extra for mode in ("plain", "llmotel")}
 
 
 def report(target: Target, r: dict[str, float], chunks: int) -> None:
