@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import importlib
 import importlib.util
 import logging
+import os
+import sys
 import threading
 import time
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +25,15 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
-from llmotel import config
+from llmotel import _secrets, config
 from llmotel._version import __version__
 from llmotel.config import Settings
 from llmotel.errors import ConfigurationError
+from llmotel.export.batch import ExportProcessor, shutdown_within
 from llmotel.export.console import ConsoleSummaryExporter
-from llmotel.export.otlp import MonitoredExporter, metric_exporter, quiet_exporter_logs, span_exporter
+from llmotel.export.otlp import metric_exporter, quiet_exporter_logs, span_exporter
 from llmotel.export.otlp_json import OtlpJsonFileExporter
 
 logger = logging.getLogger("llmotel")
@@ -39,8 +43,9 @@ INSTRUMENTORS: Mapping[str, tuple[str, str]] = {
     "openai": ("openai", "llmotel.instrumentation.openai:OpenAIInstrumentor"),
     "anthropic": ("anthropic", "llmotel.instrumentation.anthropic:AnthropicInstrumentor"),
 }
-_CONSOLE_DELAY_MS = 200
-_SHUTDOWN_GRACE_S = 1.0
+_CONSOLE_DELAY_S = 0.2
+#: how long the exit handler (and a forked child's exit) waits for evaluation and export
+_EXIT_TIMEOUT_S = 10.0
 
 
 class SpanPipeline(SpanProcessor):
@@ -65,16 +70,20 @@ class SpanPipeline(SpanProcessor):
             processor.on_end(span)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return all([p.force_flush(timeout_millis) for p in self._processors])
+        """Flush every processor, each within the time left; True when all of them exported everything."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        ok = True
+        for processor in self._processors:
+            left = max(int((deadline - time.monotonic()) * 1000), 0)
+            ok = processor.force_flush(left) and ok
+        return ok
 
-    def shutdown(self, timeout_millis: float | None = None) -> None:
+    def shutdown(self, timeout_millis: float = 30000) -> None:
+        """Shut every processor down, each within the time left."""
+        deadline = time.monotonic() + timeout_millis / 1000
         processors, self._processors = self._processors, ()
         for processor in processors:
-            within = getattr(processor, "shutdown_within", None)  # the evaluating processor waits at most this
-            if timeout_millis is not None and within is not None:
-                within(timeout_millis)
-            else:
-                processor.shutdown()
+            shutdown_within(processor, max(deadline - time.monotonic(), 0) * 1000)
 
 
 _created_meter_providers: weakref.WeakSet[MeterProvider] = weakref.WeakSet()
@@ -88,7 +97,9 @@ class _Enabled:
     pipeline: SpanPipeline
     owned_meter_provider: MeterProvider | None
     instrumentors: list[Any] = field(default_factory=list)
-    exporters: list[SpanExporter] = field(default_factory=list)
+    exporting: list[ExportProcessor] = field(default_factory=list)
+    #: "application" (enable() called by the program) or "environment" (`llmotel run`'s start-up)
+    origin: str = "application"
 
 
 _lock = threading.RLock()
@@ -132,30 +143,32 @@ def _meter_provider(settings: Settings, given: Any) -> tuple[Any, MeterProvider 
     return provider, provider
 
 
-def _processors(settings: Settings, exporter: SpanExporter | None) -> tuple[list[SpanProcessor], list[SpanExporter]]:
-    processors: list[SpanProcessor] = []
-    exporters: list[SpanExporter] = []
+def _processors(settings: Settings, exporter: SpanExporter | None) -> list[ExportProcessor]:
+    """One export processor per destination: the OTLP endpoint or a given exporter, the console, the file."""
 
-    def add(span_exporter_: SpanExporter, **batch: Any) -> None:
-        exporters.append(span_exporter_)
-        processors.append(BatchSpanProcessor(span_exporter_, **batch))
+    def exporting(span_exporter_: SpanExporter, **options: Any) -> ExportProcessor:
+        return ExportProcessor(span_exporter_, max_queue_size=settings.export_queue_size,
+                               export_timeout=settings.export_timeout, retry_window=settings.export_retry_window,
+                               **options)
 
+    processors: list[ExportProcessor] = []
     if exporter is not None:
-        add(MonitoredExporter(exporter, type(exporter).__name__))
+        processors.append(exporting(exporter))
     elif settings.exporter == "otlp":
         quiet_exporter_logs()
-        add(MonitoredExporter(span_exporter(settings), f"{settings.endpoint} ({settings.protocol})"))
+        processors.append(exporting(span_exporter(settings)))
     if settings.console:
-        add(ConsoleSummaryExporter(), schedule_delay_millis=_CONSOLE_DELAY_MS)
+        processors.append(exporting(ConsoleSummaryExporter(), schedule_delay=_CONSOLE_DELAY_S))
     if settings.traces_file:
         try:
-            add(OtlpJsonFileExporter(settings.traces_file))
+            processors.append(exporting(OtlpJsonFileExporter(settings.traces_file)))
         except OSError as exc:
             raise ConfigurationError("traces_file", settings.traces_file, f"a writable file path ({exc})") from exc
-    return processors, exporters
+    return processors
 
 
-def _evaluating_processor(settings: Settings, exporting: list[SpanProcessor], meter_provider: Any) -> SpanProcessor:
+def _evaluating_processor(settings: Settings, exporting: Sequence[SpanProcessor], meter_provider: Any
+                          ) -> SpanProcessor:
     """The evaluating processor in front of the exporting ones (evaluators and/or PII redaction configured)."""
     from llmotel.evaluation import builtin
     from llmotel.evaluation.processor import EvaluatingSpanProcessor
@@ -172,6 +185,7 @@ def _evaluating_processor(settings: Settings, exporting: list[SpanProcessor], me
         workers=settings.evaluation_workers,
         timeout=settings.evaluator_timeout,
         meter_provider=meter_provider,
+        text_limit=settings.max_content_length,
     )
 
 
@@ -231,6 +245,10 @@ def enable(
     max_blob_length: int | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
     disabled: bool | None = None,
+    export_timeout: float | None = None,
+    export_retry_window: float | None = None,
+    export_queue_size: int | None = None,
+    compression: str | None = None,
 ) -> None:
     """Trace every OpenAI call (and other installed SDKs) and export the spans.
 
@@ -243,7 +261,10 @@ def enable(
     ``toxicity``) and/or :class:`llmotel.evaluation.Evaluator` objects; they run on workers and their results
     are exported as ``gen_ai.evaluation.result`` events on the evaluated spans. ``redact_pii`` (or ``"pii"``)
     redacts personal data from every exported span (``pii_*`` options).
-    Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it twice warns and does nothing.
+    Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it again warns and changes nothing,
+    unless the new call asks for stricter privacy (``capture_content=False``, ``redact_pii=True``) or llmotel was
+    started by ``llmotel run``: then llmotel restarts with the new call's settings, keeping the stricter privacy
+    settings of the two calls.
     """
     global _enabled, _atexit_registered
     custom_exporter = exporter if isinstance(exporter, SpanExporter) else None
@@ -286,25 +307,53 @@ def enable(
         max_blob_length=max_blob_length,
         resource_attributes=resource_attributes,
         disabled=disabled,
+        export_timeout=export_timeout,
+        export_retry_window=export_retry_window,
+        export_queue_size=export_queue_size,
+        compression=compression,
     )
+    _start(settings, tracer_provider, meter_provider, custom_exporter, "application")
+
+
+def enable_from_environment() -> None:
+    """``llmotel run``'s start-up: ``enable()`` from the environment. An ``enable()`` of the program's own later
+    replaces it (keeping the stricter of the two privacy settings)."""
+    _start(config.resolve(), None, None, None, "environment")
+
+
+def _start(settings: Settings, tracer_provider: Any, meter_provider: Any, custom_exporter: SpanExporter | None,
+           origin: str) -> None:
+    global _enabled, _atexit_registered
     with _lock:
-        if _enabled is not None:
-            warnings.warn("llmotel.enable() was already called; this call changes nothing", stacklevel=2)
-            return
+        active = _enabled
+        if active is not None:
+            stricter = stricter_privacy(active.settings, settings)
+            if active.origin == "application" and not stricter:
+                warnings.warn("llmotel.enable() was already called; this call changes nothing", stacklevel=3)
+                return
+            # Never export more than either call asked for: the stricter privacy settings of the two hold.
+            settings = with_strictest_privacy(active.settings, settings)
+            logger.warning("llmotel: enable() called again %s; restarting with its settings",
+                           "after `llmotel run` enabled it" if active.origin == "environment" else
+                           f"asking for stricter privacy ({', '.join(stricter)})")
+            shutdown(timeout=_EXIT_TIMEOUT_S)
         if settings.disabled:
             logger.info("llmotel: disabled (OTEL_SDK_DISABLED / LLMOTEL_DISABLED); nothing is traced")
             return
+        _secrets.register_environment()
+        _secrets.register_all(settings.headers.values())
         provider = _tracer_provider(settings, tracer_provider)
-        processors, exporters = _processors(settings, custom_exporter)
+        exporting = _processors(settings, custom_exporter)
         meter, owned_meter = _meter_provider(settings, meter_provider)
+        processors: list[SpanProcessor] = list(exporting)
         if settings.evaluates_content:
-            processors = [_evaluating_processor(settings, processors, meter)]
+            processors = [_evaluating_processor(settings, exporting, meter)]
         pipeline = _pipelines.get(provider)
         if pipeline is None:
             pipeline = _pipelines[provider] = SpanPipeline()
             provider.add_span_processor(pipeline)
         pipeline.set(processors)
-        state = _Enabled(settings, provider, pipeline, owned_meter, exporters=exporters)
+        state = _Enabled(settings, provider, pipeline, owned_meter, exporting=exporting, origin=origin)
         _enabled = state
         try:
             state.instrumentors = _instrument(settings, provider, meter)
@@ -312,56 +361,95 @@ def enable(
             shutdown()
             raise
         if not _atexit_registered:
-            atexit.register(shutdown)
+            atexit.register(_shutdown_at_exit)
             _atexit_registered = True
 
 
+def stricter_privacy(active: Settings, requested: Settings) -> list[str]:
+    """What ``requested`` asks for that is stricter than ``active`` (empty when nothing is)."""
+    out = []
+    if active.capture_content and not requested.capture_content:
+        out.append("capture_content=False")
+    if requested.redact_pii and not active.redact_pii:
+        out.append("redact_pii=True")
+    return out
+
+
+def with_strictest_privacy(active: Settings, requested: Settings) -> Settings:
+    """``requested`` with the stricter of the two calls' content capture and PII redaction."""
+    pii: dict[str, Any] = {}
+    if active.redact_pii and not requested.redact_pii:  # keep the redaction the active call configured
+        pii = {f.name: getattr(active, f.name) for f in dataclasses.fields(Settings) if f.name.startswith("pii_")}
+    return dataclasses.replace(requested, capture_content=active.capture_content and requested.capture_content,
+                               redact_pii=active.redact_pii or requested.redact_pii, **pii)
+
+
 def flush(timeout: float = 30.0) -> bool:
-    """Export everything pending; True when it all went out within ``timeout`` seconds."""
+    """Export everything pending within ``timeout`` seconds; True only when all of it went out (False when the
+    time ran out or the backend refused something)."""
     with _lock:
         state = _enabled
     if state is None:
         return True
-    millis = int(timeout * 1000)
-    ok = state.pipeline.force_flush(millis)
-    if state.owned_meter_provider is not None:
-        ok = state.owned_meter_provider.force_flush(millis) and ok
+    deadline = time.monotonic() + timeout
+    ok = state.pipeline.force_flush(int(timeout * 1000))
+    meter = state.owned_meter_provider
+    if meter is not None:
+        left = max(deadline - time.monotonic(), 0.0)
+        ok = _within(left, lambda: meter.force_flush(int(left * 1000))) is True and ok
     return ok
 
 
 def shutdown(timeout: float = 30.0) -> None:
-    """Flush, then stop instrumenting and exporting, within ``timeout`` seconds (plus one second for what was
-    handed to the exporters at the deadline). ``enable()`` may be called again afterwards."""
+    """Stop instrumenting, evaluate and export what is pending, and stop exporting, within ``timeout`` seconds.
+
+    Spans still waiting for evaluation when time runs short are exported unevaluated; what the backend has not
+    taken by the deadline is dropped (and counted). ``enable()`` may be called again afterwards."""
     global _enabled
     with _lock:
         state, _enabled = _enabled, None
     if state is None:
         return
+    deadline = time.monotonic() + timeout
     for instrumentor in state.instrumentors:
         try:
             instrumentor.uninstrument()
         except Exception as exc:
             logger.warning("llmotel: could not uninstrument %s: %s", type(instrumentor).__name__, exc)
-    started = time.monotonic()
-    # The SDK's batch processors do not stop an export that retries against a dead backend when their flush
-    # timeout passes; stopping the exporters at the deadline does, so shutdown() keeps to its timeout. The grace
-    # second lets what was handed over at the deadline (spans exported unevaluated) still go out.
-    deadline = threading.Timer(timeout + _SHUTDOWN_GRACE_S, _stop_exporters, args=(state.exporters,))
-    deadline.daemon = True
-    deadline.start()
-    try:
-        state.pipeline.force_flush(int(timeout * 1000))
-        state.pipeline.shutdown(timeout_millis=max(timeout - (time.monotonic() - started), 0) * 1000)
-    finally:
-        deadline.cancel()
-    if state.owned_meter_provider is not None:
-        state.owned_meter_provider.shutdown(timeout_millis=max(timeout - (time.monotonic() - started), 0.1) * 1000)
+    state.pipeline.shutdown(timeout_millis=max(deadline - time.monotonic(), 0) * 1000)
+    meter = state.owned_meter_provider
+    if meter is not None:
+        left = max(deadline - time.monotonic(), 0.1)
+        _within(left, lambda: meter.shutdown(timeout_millis=left * 1000))
 
 
-def _stop_exporters(exporters: Sequence[SpanExporter]) -> None:
-    logger.warning("llmotel: shutdown timed out; spans not exported by now are dropped")
-    for exporter in exporters:
-        exporter.shutdown()
+def _within(seconds: float, call: Callable[[], Any]) -> Any:
+    """``call()``'s result if it returns within ``seconds`` (on a daemon thread), else None. For the SDK's metric
+    exporters, whose requests cannot be bounded from outside."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(call()), name="llmotel-metrics-flush", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result[0] if result else None
+
+
+def _shutdown_at_exit() -> None:
+    shutdown(timeout=_EXIT_TIMEOUT_S)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child keeps llmotel enabled (the processors make their own workers anew). Its lock must not be
+    one a parent thread held, and a ``multiprocessing`` worker, which leaves through ``os._exit`` and skips
+    ``atexit``, still evaluates and exports what it traced when it exits normally."""
+    global _lock
+    _lock = threading.RLock()
+    if _enabled is not None and "multiprocessing" in sys.modules:
+        from multiprocessing import util
+
+        util.Finalize(None, _shutdown_at_exit, exitpriority=100)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @functools.lru_cache(maxsize=1)
@@ -398,12 +486,11 @@ def current_settings() -> Settings | None:
 
 
 def export_stats() -> dict[str, int]:
-    """Spans exported and failed per OTLP/custom exporter of the active pipeline (for diagnostics and tests)."""
+    """Spans exported and lost by the active pipeline's exporting processors (for diagnostics and tests)."""
     state = _enabled
     stats = {"exported_spans": 0, "failed_spans": 0}
     if state is not None:
-        for exporter in state.exporters:
-            if isinstance(exporter, MonitoredExporter):
-                stats["exported_spans"] += exporter.exported_spans
-                stats["failed_spans"] += exporter.failed_spans
+        for processor in state.exporting:
+            stats["exported_spans"] += processor.exported_spans
+            stats["failed_spans"] += processor.lost_spans
     return stats

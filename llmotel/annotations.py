@@ -263,7 +263,7 @@ def annotate(
     existing: Mapping[str, Any] = getattr(target, "attributes", None) or {}
     settings = effective_settings()
     capture = settings.capture_content
-    cut = Truncator(settings.max_content_length, settings.max_blob_length)
+    cut = Truncator(settings.recorded_text_limit, settings.max_blob_length)
     kind = span_kind(existing)
     attrs: dict[str, Any] = {}
     if kind == "llm":

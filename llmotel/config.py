@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from llmotel.content import REDACTION_MARGIN
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation.sampling import parse_rules
 
@@ -21,6 +22,7 @@ BUILTIN_EVALUATORS: tuple[str, ...] = (
 )
 JUDGE_PROVIDERS = ("openai", "anthropic")
 PII_OPERATORS = ("replace", "mask", "hash", "drop")
+COMPRESSIONS = ("gzip", "none")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -72,6 +74,17 @@ class Settings:
     max_content_length: int = 32_768
     max_blob_length: int = 4_096
     resource_attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: seconds one OTLP export request may take (the Python SDK reads OTEL_EXPORTER_OTLP_TIMEOUT as seconds too)
+    export_timeout: float = 10.0
+    #: seconds a batch that failed with a retryable outcome (429, 5xx, refused, timeout) is kept and retried
+    export_retry_window: float = 30.0
+    #: spans waiting for export (and for retries during an outage); beyond it new spans are dropped, counted
+    export_queue_size: int = 2048
+    compression: str | None = None
+    #: TLS files (environment only: OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE / CLIENT_CERTIFICATE / CLIENT_KEY)
+    otlp_certificate: str | None = None
+    otlp_client_certificate: str | None = None
+    otlp_client_key: str | None = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -81,6 +94,12 @@ class Settings:
     def evaluates_content(self) -> bool:
         """Whether spans go through the evaluating processor (evaluators or PII redaction configured)."""
         return bool(self.evaluators) or self.redact_pii
+
+    @property
+    def recorded_text_limit(self) -> int:
+        """Characters a text is cut to when recorded: ``max_content_length``, plus a margin when redaction is on
+        (the evaluating processor cuts to ``max_content_length`` after redacting)."""
+        return self.max_content_length + (REDACTION_MARGIN if self.redact_pii else 0)
 
 
 def env_name(setting: str) -> str:
@@ -255,6 +274,7 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 16):
             raise ConfigurationError(name, limit, "an integer >= 16")
         values[name] = default if limit is None else limit
+    values.update(_export_settings(pick))
     resource_attributes = given.get("resource_attributes") or {}
     if not isinstance(resource_attributes, Mapping):
         raise ConfigurationError("resource_attributes", resource_attributes, "a mapping of attribute names to values")
@@ -356,6 +376,38 @@ def _judge_settings(pick: Callable[..., Any], given: Mapping[str, Any]) -> dict[
         "trace_judge": bool(pick("trace_judge", parse_bool)),
         "relevant_topics": () if topics is None else _string_list("relevant_topics", topics),
     }
+
+
+def _export_settings(pick: Callable[..., Any]) -> dict[str, Any]:
+    timeout = pick("export_timeout", _float, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+    window = pick("export_retry_window", _float)
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, float)) or not
+                               0 <= window < float("inf")):
+        raise ConfigurationError("export_retry_window", window, "a number of seconds >= 0")
+    queue_size = pick("export_queue_size", lambda s, r: parse_int(s, r, minimum=1), "OTEL_BSP_MAX_QUEUE_SIZE")
+    if queue_size is not None and (isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1):
+        raise ConfigurationError("export_queue_size", queue_size, "an integer >= 1")
+    compression = pick("compression", lambda s, r: _choice(s, r, COMPRESSIONS),
+                       "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
+    if compression is not None and compression not in COMPRESSIONS:
+        raise ConfigurationError("compression", compression, COMPRESSIONS)
+    files = {}
+    for name, suffix in (("otlp_certificate", "CERTIFICATE"), ("otlp_client_certificate", "CLIENT_CERTIFICATE"),
+                         ("otlp_client_key", "CLIENT_KEY")):
+        files[name] = pick(name, _readable_file, f"OTEL_EXPORTER_OTLP_TRACES_{suffix}", f"OTEL_EXPORTER_OTLP_{suffix}")
+    return {
+        "export_timeout": _positive_number("export_timeout", timeout, 10.0),
+        "export_retry_window": 30.0 if window is None else float(window),
+        "export_queue_size": 2048 if queue_size is None else queue_size,
+        "compression": None if compression in (None, "none") else compression,
+        **files,
+    }
+
+
+def _readable_file(setting: str, raw: str) -> str:
+    if not os.path.isfile(raw) or not os.access(raw, os.R_OK):
+        raise ConfigurationError(setting, raw, "the path of a readable file")
+    return raw
 
 
 def _check_types(values: Mapping[str, Any]) -> None:

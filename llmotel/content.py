@@ -8,13 +8,59 @@ explicit marker, so the JSON stays valid whatever the OTel attribute length limi
 from __future__ import annotations
 
 import json
+import os
 import threading
+import traceback
 from typing import Any
+
+from opentelemetry.trace import Status, StatusCode
 
 from llmotel import semconv as sc
 
 Part = dict[str, Any]
 Message = dict[str, Any]
+
+#: characters of an error's status message that are exported
+STATUS_MESSAGE_LIMIT = 512
+#: with PII redaction on, texts are cut this much beyond their limit and cut to the limit after redaction, so
+#: that no cut falls inside a value the redactor must see whole (the longest: e-mail addresses, IBANs, wallets)
+REDACTION_MARGIN = 256
+
+
+def error_status_message(error: BaseException, capture_content: bool, redacting: bool) -> str:
+    """An error span's status message: ``Type: message``, or only the type when content capture is off
+    (provider errors echo the prompt; a decorated function's exception may quote anything). Cut to
+    :data:`STATUS_MESSAGE_LIMIT`, or a margin beyond it when redaction cuts it after redacting."""
+    error_type = type(error).__qualname__
+    if not capture_content:
+        return error_type
+    limit = STATUS_MESSAGE_LIMIT + (REDACTION_MARGIN if redacting else 0)
+    return f"{error_type}: {error}"[:limit]
+
+
+def exception_event_attributes(error: BaseException) -> dict[str, str]:
+    """The ``exception`` event of an error when content capture is off: its type and a fixed-form message, and
+    the stack trace without the message (whose last line would repeat it) or any chained exception."""
+    module = type(error).__module__
+    error_type = type(error).__qualname__
+    qualified = error_type if module in ("builtins", "") else f"{module}.{error_type}"
+    trace = "Traceback (most recent call last):\n" + "".join(traceback.format_tb(error.__traceback__)) + qualified
+    return {
+        "exception.type": qualified,
+        "exception.message": f"{error_type} (message not recorded: content capture is off)",
+        "exception.stacktrace": trace,
+        "exception.escaped": "False",
+    }
+
+
+def record_error(span: Any, error: BaseException, capture_content: bool, redacting: bool) -> None:
+    """Record an error on a span: the ``exception`` event and an ERROR status. With content capture off, neither
+    carries the exception's message (see :func:`exception_event_attributes`)."""
+    if capture_content:
+        span.record_exception(error)
+    else:
+        span.add_event("exception", exception_event_attributes(error))
+    span.set_status(Status(StatusCode.ERROR, error_status_message(error, capture_content, redacting)))
 
 
 class Truncator:
@@ -193,3 +239,13 @@ def pop_private_content(span_id: int) -> dict[str, Any]:
     """The content kept for a span by :func:`keep_private_content`, removed from the store (empty if none)."""
     with _private_lock:
         return _private.pop(span_id, None) or {}
+
+
+def _reset_private_content_in_child() -> None:
+    """A forked child starts with an empty store and a lock no thread of the parent can hold."""
+    global _private_lock
+    _private_lock = threading.Lock()
+    _private.clear()
+
+
+os.register_at_fork(after_in_child=_reset_private_content_in_child)

@@ -22,7 +22,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 
 from llmotel import semconv as sc
 from llmotel._diagnostics import diagnostics
-from llmotel._setup import manual_tracer
+from llmotel._setup import effective_settings, manual_tracer
 from llmotel.annotations import normalize_tags, tag_list
 from llmotel.errors import EvaluationError
 
@@ -129,9 +129,11 @@ def submit_evaluation(
 
     ``metric_type`` ``"score"`` takes a number, ``"categorical"`` a string, ``"boolean"`` a bool; ``label`` is
     non-empty without dots. Raises :class:`EvaluationError` for invalid input. With no valid span (tracing off)
-    it does nothing.
+    it does nothing. With content capture off, ``reasoning`` is not recorded (the value, label and tags are).
     """
     _validate(label, metric_type, value, reasoning, assessment)
+    if not effective_settings().capture_content:  # free text that may quote the conversation
+        reasoning = None
     attrs = evaluation_attributes(label, metric_type, value, reasoning, assessment, normalize_tags(tags))
     when = _timestamp_ns(timestamp)
     target: Any

@@ -151,6 +151,7 @@ GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 LLMOTEL_CONTENT_TRUNCATED: Final = "llmotel.content.truncated"  # true when any content attribute was cut
 LLMOTEL_STREAM_ENDED_BY: Final = "llmotel.stream.ended_by"  # completed | closed | error | garbage_collected
 LLMOTEL_STREAM_CHUNKS: Final = "llmotel.stream.chunk_count"
+LLMOTEL_STREAM_UNREADABLE_CHUNKS: Final = "llmotel.stream.unreadable_chunks"  # skipped: a shape not understood
 LLMOTEL_PROMPT_TEMPLATE: Final = "llmotel.prompt.template"  # the template text (chat templates as JSON); content
 LLMOTEL_PROMPT_RAG_QUERY_VARIABLES: Final = "llmotel.prompt.rag_query_variables"  # string[]: variable names
 LLMOTEL_PROMPT_RAG_CONTEXT_VARIABLES: Final = "llmotel.prompt.rag_context_variables"  # string[]: variable names

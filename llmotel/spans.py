@@ -17,12 +17,12 @@ from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from llmotel import semconv as sc
 from llmotel._setup import effective_settings, manual_tracer
 from llmotel.annotations import documents_attribute
-from llmotel.content import Truncator, to_json
+from llmotel.content import Truncator, record_error, to_json
 from llmotel.errors import AnnotationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,9 +78,9 @@ class ManualSpan:
 
     @staticmethod
     def _fail(span: Span, exc: BaseException) -> None:
+        settings = effective_settings()
         span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"[:512]))
+        record_error(span, exc, settings.capture_content, settings.redact_pii)
 
     # --- context manager ----------------------------------------------------------------------------------------------
 
@@ -256,7 +256,7 @@ def _bound_arguments(signature: inspect.Signature | None, args: Any, kwargs: Any
 
 def _truncator() -> Truncator:
     settings = effective_settings()
-    return Truncator(settings.max_content_length, settings.max_blob_length)
+    return Truncator(settings.recorded_text_limit, settings.max_blob_length)
 
 
 def _record_input(span: Span, kind: _Kind, signature: inspect.Signature | None, args: Any, kwargs: Any) -> None:

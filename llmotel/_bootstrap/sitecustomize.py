@@ -1,7 +1,9 @@
 """Loaded by ``llmotel run`` through PYTHONPATH: enables llmotel from the environment, then chains on.
 
 Any other ``sitecustomize`` further down the path still runs; a configuration error is printed and the
-program runs untraced (the program itself must behave exactly as without llmotel).
+program runs untraced (the program itself must behave exactly as without llmotel). An interpreter that cannot
+import llmotel (another Python the program starts) is left alone, silently. The program's own ``enable()``
+later replaces this one.
 """
 
 import importlib.util
@@ -24,9 +26,11 @@ def _chain_other_sitecustomize() -> None:
 
 def _enable() -> None:
     try:
-        import llmotel
-
-        llmotel.enable()
+        from llmotel._setup import enable_from_environment
+    except ImportError:  # another Python the program starts (a system python3 without llmotel): say nothing
+        return
+    try:
+        enable_from_environment()
     except Exception as exc:  # never stop the user's program
         print(f"llmotel: not enabled: {exc}", file=sys.stderr)
 

@@ -75,7 +75,7 @@ class HallucinationEvaluator(JudgeCheck):
 
     name = NAME
     #: The explanation quotes the answer's claims and the context.
-    explanation_has_content = True
+    content_fields = ("explanation",)  # it quotes claims and evidence; labels are categories
 
     def __init__(
         self,

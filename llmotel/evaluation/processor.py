@@ -2,10 +2,11 @@
 
 ``on_end`` never blocks and never drops a span. A span that needs work (an LLM span some evaluator samples, or
 any span when PII redaction is on) goes to a bounded queue; anything else goes straight through. Workers run the
-sampled evaluators (sync ones on a thread pool, async ones on one event loop, each with its own timeout),
-redact, and pass the exporting processor a copy of the span (same ids, timing, status, links) with one
+sampled evaluators (sync ones on a pool of daemon threads, async ones on one event loop, each with its own
+timeout), redact, and pass the exporting processor a copy of the span (same ids, timing, status, links) with one
 ``gen_ai.evaluation.result`` event per result. When the queue is full the span is exported unevaluated (still
-redacted, synchronously) and the drop is counted.
+redacted, synchronously) and the drop is counted; at shutdown, what is queued or still being evaluated when the
+time is up is exported unevaluated.
 """
 
 from __future__ import annotations
@@ -14,29 +15,34 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+import itertools
 import logging
 import math
+import os
 import queue
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import Status
+from opentelemetry.trace import Link, Status
 
 from llmotel import semconv as sc
 from llmotel._diagnostics import RateLimit
 from llmotel._version import __version__
 from llmotel.content import pop_private_content
+from llmotel.evaluation._pool import DaemonPool
 from llmotel.evaluation.judge import is_judge_trace
 from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key
 from llmotel.evaluation.sampling import Sampler, SamplingRule
-from llmotel.evaluation.types import EvaluationInput, EvaluationResult, Evaluator
+from llmotel.evaluation.types import EvaluationInput, EvaluationResult, Evaluator, content_fields
+from llmotel.export.batch import shutdown_within
+from llmotel.export.span_copy import SpanCopy
 
 logger = logging.getLogger("llmotel.evaluation")
 
@@ -45,40 +51,9 @@ LLM_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, "generate_content
 PII_EVALUATION = "pii"
 _STOP = object()
 _STALLED_LIMIT = 2  # calls of one evaluator still running past their timeout before it is skipped
-
-
-class EvaluatedSpan(ReadableSpan):
-    """A finished span's copy with redacted attributes and added events; keeps the original's drop counts."""
-
-    def __init__(self, original: ReadableSpan, attributes: Mapping[str, Any], events: Sequence[Event],
-                 status: Status) -> None:
-        super().__init__(
-            name=original.name,
-            context=original.context,
-            parent=original.parent,
-            resource=original.resource,
-            attributes=attributes,
-            events=events,
-            links=original.links,
-            kind=original.kind,
-            status=status,
-            start_time=original.start_time,
-            end_time=original.end_time,
-            instrumentation_scope=original.instrumentation_scope,
-        )
-        self._dropped = (original.dropped_attributes, original.dropped_events, original.dropped_links)
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped[2]
+#: at shutdown, this share of the timeout (at most _EXPORT_RESERVE_MAX_S) is kept for exporting what is left
+_EXPORT_RESERVE_SHARE = 0.25
+_EXPORT_RESERVE_MAX_S = 2.0
 
 
 def is_llm_span(span: ReadableSpan) -> bool:
@@ -86,23 +61,26 @@ def is_llm_span(span: ReadableSpan) -> bool:
     return attributes.get(sc.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS or attributes.get(sc.LLMOTEL_SPAN_KIND) == "llm"
 
 
-def result_attributes(result: EvaluationResult, response_id: Any, keep_explanation: bool) -> dict[str, Any]:
-    """The ``gen_ai.evaluation.result`` event attributes of one result."""
+def result_attributes(result: EvaluationResult, response_id: Any,
+                      withheld: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The ``gen_ai.evaluation.result`` event attributes of one result, without the ``withheld`` fields
+    (``label``, ``explanation``, ``metadata``: string metadata values) that may quote content not to be exported."""
     attrs: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: result.name}
     if result.score is not None:
         attrs[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(result.score)
-    if result.label is not None:
+    if result.label is not None and "label" not in withheld:
         attrs[sc.GEN_AI_EVALUATION_SCORE_LABEL] = result.label
-    if result.explanation is not None and keep_explanation:
+    if result.explanation is not None and "explanation" not in withheld:
         attrs[sc.GEN_AI_EVALUATION_EXPLANATION] = result.explanation
     if result.assessment is not None:
         attrs[sc.LLMOTEL_EVALUATION_ASSESSMENT] = result.assessment
     if isinstance(response_id, str):
         attrs[sc.GEN_AI_RESPONSE_ID] = response_id
+    text_ok = "metadata" not in withheld
     for key, value in result.metadata.items():
-        if isinstance(value, (str, bool, int, float)):
+        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and text_ok):
             attrs[sc.LLMOTEL_EVALUATION_METADATA_PREFIX + str(key)] = value
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        elif text_ok and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             attrs[sc.LLMOTEL_EVALUATION_METADATA_PREFIX + str(key)] = tuple(value)
     return attrs
 
@@ -127,7 +105,8 @@ class _EvaluatorSlot:
         valid = isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and 0 < timeout < math.inf
         self.timeout = float(timeout) if valid else default_timeout  # type: ignore[arg-type]
         self.is_async = inspect.iscoroutinefunction(evaluator.evaluate)
-        self.keeps_explanation = getattr(evaluator, "explanation_has_content", True) is False
+        #: result fields not exported while content capture is off
+        self.content_fields = content_fields(evaluator)
         self.overrunning = 0
         self.lock = threading.Lock()
 
@@ -136,9 +115,14 @@ class EvaluatingSpanProcessor(SpanProcessor):
     """Evaluate and redact ended spans off the caller's thread, then pass copies to ``downstream``.
 
     ``evaluators`` run on LLM spans their sampling rules select; ``redactor`` (e.g.
-    :class:`llmotel.evaluation.pii.PiiRedactor`) redacts every span and adds a ``pii`` evaluation to LLM
-    spans. ``capture_content=False`` means content reaches evaluators in-process only: explanations that may
-    quote content are then not exported either.
+    :class:`llmotel.evaluation.pii.PiiRedactor`) redacts every span (name, attributes, events, links, status)
+    and adds a ``pii`` evaluation to LLM spans; ``text_limit`` is the content length kept per text after
+    redaction (texts arrive cut a little longer, so that no cut falls inside a value the redactor must see
+    whole). ``capture_content=False`` means content reaches evaluators in-process only: result fields that may
+    quote it are then not exported either.
+
+    Workers and the evaluator pool are daemon threads (they never hold up interpreter exit) and are made anew in
+    a forked child, which starts with an empty queue.
     """
 
     def __init__(
@@ -153,28 +137,46 @@ class EvaluatingSpanProcessor(SpanProcessor):
         workers: int = 2,
         timeout: float = 10.0,
         meter_provider: MeterProvider | None = None,
+        text_limit: int | None = None,
     ) -> None:
         self._downstream = downstream
         self._slots = [_EvaluatorSlot(e, timeout) for e in evaluators]
         self._redactor = redactor
+        self._text_limit = text_limit
         self._sampler = Sampler(sampling_rules)
         self._capture_content = capture_content
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._pending = 0  # spans accepted and not yet handed downstream
-        self._idle = threading.Condition()
+        self._queue_size = queue_size
+        self._worker_count = workers
         self._closed = False
         self._drop_log = RateLimit(60.0)
         self._failure_log = RateLimit(60.0)
-        self._stopping = False  # set at shutdown: workers export what they still hold unevaluated
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max(2, 2 * workers), thread_name_prefix="llmotel-evaluator"
-        )
+        self._instruments(meter_provider)
+        self._start()
+        ref = weakref.ref(self)
+
+        def after_fork_in_child() -> None:
+            processor = ref()
+            if processor is not None:
+                processor._start()
+
+        os.register_at_fork(after_in_child=after_fork_in_child)
+
+    def _start(self) -> None:
+        """Fresh queue, state, workers and pool (at construction, and in a forked child)."""
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=self._queue_size)
+        self._pending = 0  # spans accepted and not yet handed downstream
+        self._idle = threading.Condition()
+        self._in_flight: dict[int, tuple[ReadableSpan, Mapping[str, Any]]] = {}  # taken by a worker, not exported
+        self._sequence = itertools.count()
+        self._stopping = False  # set at shutdown: what is left is exported unevaluated
+        for slot in self._slots:
+            slot.lock = threading.Lock()
+            slot.overrunning = 0
+        self._pool = DaemonPool(max(2, 2 * self._worker_count), "llmotel-evaluator")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_lock = threading.Lock()
-        self._instruments(meter_provider)
-        self._workers = [
-            threading.Thread(target=self._work, name=f"llmotel-evaluation-{i}", daemon=True) for i in range(workers)
-        ]
+        self._workers = [threading.Thread(target=self._work, name=f"llmotel-evaluation-{i}", daemon=True)
+                         for i in range(self._worker_count)]
         for worker in self._workers:
             worker.start()
 
@@ -211,7 +213,8 @@ class EvaluatingSpanProcessor(SpanProcessor):
         # content kept in-process (capture off) is taken now, so the store never holds it past the span's end
         private = pop_private_content(span.context.span_id) if span.context is not None else {}
         if self._closed:
-            self._downstream.on_end(span)
+            self._downstream.on_end(self._copy(span, private, [], evaluated=False, count=False)
+                                    if self._redactor is not None else span)
             return
         slots = self._sampled(span)
         if not slots and self._redactor is None:
@@ -220,7 +223,7 @@ class EvaluatingSpanProcessor(SpanProcessor):
         with self._idle:
             self._pending += 1
         try:
-            self._queue.put_nowait((span, slots, private))
+            self._queue.put_nowait((next(self._sequence), span, slots, private))
         except queue.Full:
             self._unevaluated(span, private, "queue_full")
             self._finished()
@@ -245,12 +248,22 @@ class EvaluatingSpanProcessor(SpanProcessor):
                 "evaluation_queue_size / evaluation_workers or sample fewer spans." if reason == "queue_full" else
                 "llmotel: shutdown before every span was evaluated; the rest are exported without evaluation"
             )
+        self._export(span, lambda: self._copy(span, private, [], evaluated=False))
+
+    def _export(self, span: ReadableSpan, make_copy: Callable[[], ReadableSpan]) -> None:
+        """Hand downstream the copy ``make_copy`` builds; if that fails, never export unredacted content: drop the
+        content attributes instead."""
         try:
-            exported = self._copy(span, private, [], evaluated=False)
-        except Exception as exc:  # never export unredacted content: drop it from the span instead
-            logger.warning("llmotel: could not redact a span (%s); its content attributes are dropped", exc)
+            exported = make_copy()
+        except Exception as exc:
+            if self._failure_log.allow(type(exc).__name__)[0]:
+                logger.warning("llmotel: evaluating or redacting a span failed (%s); exported without evaluation"
+                               "%s", exc, " and without its content" if self._redactor is not None else "")
             exported = self._without_content(span) if self._redactor is not None else span
-        self._downstream.on_end(exported)
+        try:
+            self._downstream.on_end(exported)
+        except Exception:
+            logger.exception("llmotel: exporting a span failed")
 
     # --- workers ------------------------------------------------------------------------------------------------
 
@@ -259,22 +272,26 @@ class EvaluatingSpanProcessor(SpanProcessor):
             item = self._queue.get()
             if item is _STOP:
                 return
-            span, slots, private = item
-            if self._stopping:
+            number, span, slots, private = item
+            with self._idle:
+                stopping = self._stopping
+                if not stopping:
+                    self._in_flight[number] = (span, private)
+            if stopping:
                 self._unevaluated(span, private, "shutdown")
                 self._finished()
                 continue
+            outcome: ReadableSpan | Exception
             try:
-                self._downstream.on_end(self._process(span, slots, private))
+                outcome = self._process(span, slots, private)
             except Exception as exc:
-                if self._failure_log.allow(type(exc).__name__)[0]:
-                    logger.warning("llmotel: evaluating a span failed (%s); exported without evaluation", exc)
-                try:
-                    self._downstream.on_end(self._without_content(span) if self._redactor is not None else span)
-                except Exception:
-                    logger.exception("llmotel: exporting a span failed")
-            finally:
-                self._finished()
+                outcome = exc
+            with self._idle:
+                mine = self._in_flight.pop(number, None) is not None
+            if not mine:  # shutdown exported it unevaluated meanwhile
+                continue
+            self._export(span, functools.partial(_returned, outcome))
+            self._finished()
 
     def _finished(self) -> None:
         with self._idle:
@@ -292,19 +309,20 @@ class EvaluatingSpanProcessor(SpanProcessor):
         now = time.time_ns()
         events: list[Event] = []
         for slot, slot_results, error, elapsed in results:
-            keep = self._capture_content or slot.keeps_explanation
+            withheld = frozenset() if self._capture_content else slot.content_fields
             if error is not None:
                 attrs: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: slot.name, sc.ERROR_TYPE: error,
-                         sc.LLMOTEL_EVALUATION_DURATION: elapsed}
+                                         sc.LLMOTEL_EVALUATION_DURATION: elapsed}
                 events.append(Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now))
                 self._results_counter.add(1, {sc.GEN_AI_EVALUATION_NAME: slot.name, sc.ERROR_TYPE: error})
                 continue
             for result in slot_results or ():
-                attrs = result_attributes(result, response_id, keep)
+                attrs = result_attributes(result, response_id, withheld)
                 attrs[sc.LLMOTEL_EVALUATION_DURATION] = elapsed
                 events.append(Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now))
+                label = result.label if "label" not in withheld else None
                 self._results_counter.add(1, {sc.GEN_AI_EVALUATION_NAME: result.name,
-                                              sc.GEN_AI_EVALUATION_SCORE_LABEL: result.label or ""})
+                                              sc.GEN_AI_EVALUATION_SCORE_LABEL: label or ""})
         if self._redactor is None and not events:
             return span
         return self._copy(span, private, events, evaluated=True)
@@ -333,6 +351,8 @@ class EvaluatingSpanProcessor(SpanProcessor):
                         slot.overrunning += 1
                     future.add_done_callback(functools.partial(self._overrun_done, slot))
                 out.append((slot, None, "TimeoutError", slot.timeout))
+            except concurrent.futures.CancelledError:
+                out.append((slot, None, "llmotel.shutdown", time.perf_counter() - started))
             except Exception as exc:
                 out.append((slot, None, type(exc).__qualname__, time.perf_counter() - started))
         return out
@@ -370,29 +390,35 @@ class EvaluatingSpanProcessor(SpanProcessor):
 
     # --- the exported copy --------------------------------------------------------------------------------------
 
-    def _copy(self, span: ReadableSpan, private: Mapping[str, Any], new_events: list[Event], *, evaluated: bool
-              ) -> ReadableSpan:
+    def _copy(self, span: ReadableSpan, private: Mapping[str, Any], new_events: list[Event], *, evaluated: bool,
+              count: bool = True) -> ReadableSpan:
         attributes: dict[str, Any] = dict(span.attributes or {})
         events = [*span.events, *new_events]
-        status = span.status
         if not evaluated:
             attributes[sc.LLMOTEL_EVALUATION_STATUS] = "unevaluated"
-        if self._redactor is not None:
-            redaction = SpanRedaction(self._redactor)
-            attributes = redaction.attributes(attributes)
-            events = [Event(e.name, redaction.attributes(e.attributes), e.timestamp) for e in events]
-            if status.description:
-                status = Status(status.status_code, redaction.text(status.description))
-            exported_found = sum(redaction.found.values())
-            if not self._capture_content:  # also look at the content evaluators saw, for the pii evaluation
-                redaction.attributes(private)
-            if exported_found:
-                attributes[sc.LLMOTEL_PII_REDACTED] = True
-            if redaction.found or is_llm_span(span):
-                events.append(self._pii_event(redaction.found, attributes.get(sc.GEN_AI_RESPONSE_ID)))
-        return EvaluatedSpan(span, attributes, events, status)
+        if self._redactor is None:
+            return SpanCopy(span, attributes, events, span.status)
+        redaction = SpanRedaction(self._redactor, self._text_limit)
+        name = redaction.text(span.name)
+        attributes = redaction.attributes(attributes)
+        events = [Event(redaction.text(e.name), redaction.attributes(e.attributes), e.timestamp) for e in events]
+        links = [Link(link.context, redaction.attributes(link.attributes)) if link.attributes else link
+                 for link in span.links]
+        status = span.status
+        if status.description:
+            status = Status(status.status_code, redaction.status_text(status.description))
+        exported_found = sum(redaction.found.values())
+        if not self._capture_content:  # also look at the content evaluators saw, for the pii evaluation
+            redaction.attributes(private)
+        if exported_found:
+            attributes[sc.LLMOTEL_PII_REDACTED] = True
+        if redaction.truncated:
+            attributes[sc.LLMOTEL_CONTENT_TRUNCATED] = True
+        if redaction.found or is_llm_span(span):
+            events.append(self._pii_event(redaction.found, attributes.get(sc.GEN_AI_RESPONSE_ID), count))
+        return SpanCopy(span, attributes, events, status, name=name, links=links)
 
-    def _pii_event(self, found: Mapping[str, int], response_id: Any) -> Event:
+    def _pii_event(self, found: Mapping[str, int], response_id: Any, count: bool = True) -> Event:
         total = sum(found.values())
         label = "detected" if total else "none"
         result = EvaluationResult(
@@ -401,22 +427,28 @@ class EvaluatingSpanProcessor(SpanProcessor):
             if total else "no PII found",
             metadata=dict(found),
         )
-        self._results_counter.add(
-            1, {sc.GEN_AI_EVALUATION_NAME: PII_EVALUATION, sc.GEN_AI_EVALUATION_SCORE_LABEL: label}
-        )
-        return Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, result_attributes(result, response_id, True), time.time_ns())
+        if count:
+            self._results_counter.add(
+                1, {sc.GEN_AI_EVALUATION_NAME: PII_EVALUATION, sc.GEN_AI_EVALUATION_SCORE_LABEL: label}
+            )
+        return Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, result_attributes(result, response_id), time.time_ns())
 
     @staticmethod
     def _without_content(span: ReadableSpan) -> ReadableSpan:
+        """The span with every attribute that may carry content removed, and a fixed-form name and status."""
         attributes = {k: v for k, v in (span.attributes or {}).items() if not is_content_key(k)}
-        events = [Event(e.name, {k: v for k, v in (e.attributes or {}).items() if not is_content_key(k)}, e.timestamp)
+        events = [Event(e.name if e.name in _KNOWN_EVENTS else "event",
+                        {k: v for k, v in (e.attributes or {}).items() if not is_content_key(k)}, e.timestamp)
                   for e in span.events]
-        return EvaluatedSpan(span, attributes, events, Status(span.status.status_code))
+        operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
+        name = operation if isinstance(operation, str) else "span"
+        links = [Link(link.context) for link in span.links]
+        return SpanCopy(span, attributes, events, Status(span.status.status_code), name=name, links=links)
 
     # --- flush and shutdown -------------------------------------------------------------------------------------
 
-    def _drain(self, timeout_millis: float) -> bool:
-        deadline = time.monotonic() + timeout_millis / 1000
+    def _drain(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
         with self._idle:
             while self._pending:
                 remaining = deadline - time.monotonic()
@@ -426,42 +458,68 @@ class EvaluatingSpanProcessor(SpanProcessor):
         return True
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Wait for queued spans to be evaluated, then flush the exporting processor.
+        """Wait for queued spans to be evaluated, then flush the exporting processor; True when all went out.
 
         Evaluation gets at most 80% of the time, so what is already evaluated is still exported when an
         evaluator holds up the rest.
         """
         started = time.monotonic()
-        drained = self._drain(timeout_millis * 0.8)
+        drained = self._drain(timeout_millis * 0.8 / 1000)
         left = max(timeout_millis - (time.monotonic() - started) * 1000, 0)
         return self._downstream.force_flush(int(left)) and drained
 
-    def shutdown(self) -> None:
-        self.shutdown_within(30000)
+    def shutdown(self, timeout_millis: float = 30000) -> None:
+        """Evaluate what is queued within the timeout, export the rest unevaluated (also spans still being
+        evaluated: never lost), stop the workers, then shut the exporting processor down in the time left.
 
-    def shutdown_within(self, timeout_millis: float) -> None:
-        """Evaluate what is queued within the timeout, export the rest unevaluated, stop the workers."""
+        A share of the timeout (a quarter, at most two seconds) is kept for that last export.
+        """
         if self._closed:
             return
         self._closed = True
-        deadline = time.monotonic() + timeout_millis / 1000
-        self._drain(timeout_millis)
-        self._stopping = True  # workers now export anything they take unevaluated
+        timeout_s = timeout_millis / 1000
+        deadline = time.monotonic() + timeout_s
+        self._drain(timeout_s - min(timeout_s * _EXPORT_RESERVE_SHARE, _EXPORT_RESERVE_MAX_S))
+        with self._idle:
+            self._stopping = True  # workers now export anything they take unevaluated
+            taken = list(self._in_flight.values())
+            self._in_flight.clear()
         while True:  # whatever is still queued is exported unevaluated, never lost
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            self._unevaluated(item[0], item[2], "shutdown")
+            taken.append((item[1], item[3]))
+        for span, private in taken:
+            self._unevaluated(span, private, "shutdown")
             self._finished()
         for _ in self._workers:
             self._queue.put(_STOP)
-        for worker in self._workers:  # a worker still evaluating a span finishes it, within the timeout
-            worker.join(timeout=max(deadline - time.monotonic(), 0.05))
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._downstream.shutdown()
+            self._loop.call_soon_threadsafe(_cancel_tasks_and_stop, self._loop)
+        shutdown_within(self._downstream, max(deadline - time.monotonic(), 0) * 1000)
+
+
+_KNOWN_EVENTS = frozenset({"exception", sc.GEN_AI_EVALUATION_RESULT_EVENT})
+
+
+def _returned(outcome: ReadableSpan | Exception) -> ReadableSpan:
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _cancel_tasks_and_stop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the evaluation loop's tasks and stop it once they have finished cancelling (no task is left
+    pending for the garbage collector to complain about)."""
+    tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        loop.stop()
+        return
+    for task in tasks:
+        task.cancel()
+    asyncio.gather(*tasks, return_exceptions=True).add_done_callback(lambda _: loop.stop())
 
 
 async def _awaited(awaitable: Any) -> Any:

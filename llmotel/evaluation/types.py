@@ -209,14 +209,39 @@ class EvaluationResult:
 
 EvaluatorOutput = EvaluationResult | Sequence[EvaluationResult] | None
 
+#: the fields of an :class:`EvaluationResult` that may quote user content (string metadata values count)
+CONTENT_FIELDS: frozenset[str] = frozenset({"label", "explanation", "metadata"})
+
+
+def content_fields(evaluator: Any) -> frozenset[str]:
+    """The result fields an evaluator says may quote user content: not exported while content capture is off.
+
+    Read from the evaluator's ``content_fields`` attribute (e.g. ``()`` for a check whose labels, explanations and
+    metadata only name categories, counts and languages); ``explanation_has_content = False`` (the older
+    spelling) declares the whole result free of content. Undeclared: all three, since a custom evaluator may quote
+    anything.
+    """
+    declared = getattr(evaluator, "content_fields", None)
+    if declared is not None:
+        fields_ = {declared} if isinstance(declared, str) else set(declared)
+        unknown = fields_ - CONTENT_FIELDS
+        if unknown:
+            raise ValueError(f"evaluator {getattr(evaluator, 'name', evaluator)!r}: content_fields may name only "
+                             f"{sorted(CONTENT_FIELDS)}, got {sorted(map(str, unknown))}")
+        return frozenset(fields_)
+    if getattr(evaluator, "explanation_has_content", True) is False:
+        return frozenset()
+    return CONTENT_FIELDS
+
 
 @runtime_checkable
 class Evaluator(Protocol):
     """A check run on sampled GenAI spans off the caller's thread.
 
     ``evaluate`` may be a plain or an ``async`` method and returns one result, a list, or None (nothing to
-    say). Optional attributes the processor reads: ``timeout`` (seconds, default from settings),
-    ``explanation_has_content`` (default True: with content capture off, the explanation is not exported).
+    say). Optional attributes the processor reads: ``timeout`` (seconds, default from settings) and
+    ``content_fields`` (which of ``label``, ``explanation``, ``metadata`` may quote user content and so are not
+    exported with content capture off; default all three, see :func:`content_fields`).
     """
 
     name: str

@@ -1,18 +1,15 @@
-"""OTLP exporters (gRPC or HTTP) built from settings, and a wrapper that counts and rate-limits failures."""
+"""OTLP exporters (gRPC or HTTP) built from settings; the SDK exporters' failure logs rate-limited."""
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-from llmotel._diagnostics import RateLimit, diagnostics
+from llmotel._diagnostics import RateLimit
 from llmotel.config import Settings
+from llmotel.export.otlp_traces import GrpcSender, HttpSender, OtlpTraceExporter, TlsFiles
 
 _SIGNAL_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs")
 # The OTLP exporters log every failed batch and retry; under a dead backend that is a line every few seconds.
@@ -56,15 +53,13 @@ def signal_url(endpoint: str, signal: str) -> str:
     return f"{base}/v1/{signal}"
 
 
-def _grpc_target(endpoint: str) -> tuple[str, bool]:
+def grpc_target(endpoint: str) -> tuple[str, bool]:
     parts = urlsplit(endpoint)
     return f"{parts.hostname}:{parts.port or 4317}", parts.scheme != "https"
 
 
 _EXPORTER_CLASSES = {
-    ("grpc", "traces"): ("opentelemetry.exporter.otlp.proto.grpc.trace_exporter", "OTLPSpanExporter"),
     ("grpc", "metrics"): ("opentelemetry.exporter.otlp.proto.grpc.metric_exporter", "OTLPMetricExporter"),
-    ("http/protobuf", "traces"): ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
     ("http/protobuf", "metrics"): ("opentelemetry.exporter.otlp.proto.http.metric_exporter", "OTLPMetricExporter"),
 }
 
@@ -75,52 +70,24 @@ def _exporter(settings: Settings, signal: str) -> Any:
     exporter_cls = getattr(importlib.import_module(module), name)
     headers = dict(settings.headers) or None
     if settings.protocol == "grpc":
-        target, insecure = _grpc_target(settings.endpoint)
+        target, insecure = grpc_target(settings.endpoint)
         return exporter_cls(endpoint=target, insecure=insecure, headers=headers)
     return exporter_cls(endpoint=signal_url(settings.endpoint, signal), headers=headers)
 
 
-def span_exporter(settings: Settings) -> SpanExporter:
-    """The OTLP span exporter (gRPC or HTTP) for the configured endpoint, headers and protocol."""
-    exporter: SpanExporter = _exporter(settings, "traces")
-    return exporter
+def span_exporter(settings: Settings) -> OtlpTraceExporter:
+    """The OTLP span exporter (gRPC or HTTP) for the configured endpoint, headers, protocol, TLS and timeout."""
+    assert settings.endpoint is not None
+    tls = TlsFiles(settings.otlp_certificate, settings.otlp_client_certificate, settings.otlp_client_key)
+    sender: HttpSender | GrpcSender
+    if settings.protocol == "grpc":
+        target, insecure = grpc_target(settings.endpoint)
+        sender = GrpcSender(target, insecure, settings.headers, settings.compression, tls)
+    else:
+        sender = HttpSender(signal_url(settings.endpoint, "traces"), settings.headers, settings.compression, tls)
+    return OtlpTraceExporter(sender, settings.export_timeout)
 
 
 def metric_exporter(settings: Settings) -> Any:
     """The OTLP metric exporter (gRPC or HTTP) for the configured endpoint, headers and protocol."""
     return _exporter(settings, "metrics")
-
-
-class MonitoredExporter(SpanExporter):
-    """Delegates to an exporter; never raises; counts failed spans and logs failures at most once a minute."""
-
-    def __init__(self, inner: SpanExporter, describe: str) -> None:
-        self.inner = inner
-        self.describe = describe
-        self.failed_spans = 0
-        self.exported_spans = 0
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export(spans)
-        except Exception as exc:
-            result = SpanExportResult.FAILURE
-            diagnostics.report("export", f"exporting spans to {self.describe} raised", exc)
-        if result is SpanExportResult.SUCCESS:
-            self.exported_spans += len(spans)
-        else:
-            self.failed_spans += len(spans)
-            diagnostics.report("export", f"could not export {len(spans)} span(s) to {self.describe}", amount=len(spans))
-        return result
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        try:
-            return bool(self.inner.force_flush(timeout_millis))
-        except Exception:
-            return False
-
-    def shutdown(self) -> None:
-        try:
-            self.inner.shutdown()
-        except Exception as exc:
-            diagnostics.report("export", "exporter shutdown failed", exc)

@@ -13,14 +13,14 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import Span, SpanKind, TracerProvider
 
 from llmotel import semconv as sc
 from llmotel._diagnostics import diagnostics
 from llmotel._version import __version__
 from llmotel.annotations import current_annotations
 from llmotel.config import Settings
-from llmotel.content import Truncator, keep_private_content, to_json
+from llmotel.content import Truncator, keep_private_content, record_error, to_json
 from llmotel.instrumentation._span_attributes import set_response_attributes
 
 _CLIENT = SpanKind.CLIENT
@@ -51,7 +51,8 @@ class Telemetry:
         self.capture_content = settings.capture_content
         # Evaluators see content even when it is not exported: it then travels with the span object only.
         self.collect_content = settings.capture_content or settings.evaluates_content
-        self.text_limit = settings.max_content_length
+        self.text_limit = settings.recorded_text_limit
+        self.redacting = settings.redact_pii
         self.blob_limit = settings.max_blob_length
         self.record_metrics = settings.metrics
         self.propagate = settings.propagate_trace_context
@@ -220,21 +221,23 @@ class LLMCall:
             attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
         if ended_by is not None:
             attrs[sc.LLMOTEL_STREAM_ENDED_BY] = ended_by
-        if self.telemetry.capture_content:
-            self._content_attributes(attrs)
-        elif self.telemetry.collect_content:
-            private: dict[str, Any] = {}
-            self._content_attributes(private)
-            keep_private_content(span, private)
         error_type = None
-        if error is not None:
+        if error is not None:  # the outcome first: content trouble below must not lose it
             error_type = type(error).__qualname__
             attrs[sc.ERROR_TYPE] = error_type
             status = getattr(error, "status_code", None)
             if isinstance(status, int):
                 attrs[sc.HTTP_RESPONSE_STATUS_CODE] = status
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, f"{error_type}: {error}"[:512]))
+            record_error(span, error, self.telemetry.capture_content, self.telemetry.redacting)
+        try:
+            if self.telemetry.capture_content:
+                self._content_attributes(attrs)
+            elif self.telemetry.collect_content:
+                private: dict[str, Any] = {}
+                self._content_attributes(private)
+                keep_private_content(span, private)
+        except Exception as exc:  # e.g. a tool schema too deep to serialise: the span keeps everything else
+            diagnostics.report("content", "could not record an LLM call's content", exc)
         set_response_attributes(span, attrs)
         span.end()
         if self.telemetry.record_metrics:

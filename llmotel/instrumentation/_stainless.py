@@ -28,6 +28,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from llmotel import _secrets
 from llmotel._diagnostics import diagnostics
 from llmotel.config import Settings, from_env
 from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
@@ -142,6 +143,7 @@ def make_sync_request(
                 options = _with_trace_context(options)
             result = original(self, cast_to, options, *args, **kwargs)
         except BaseException as exc:
+            _secrets.register(getattr(self, "api_key", None))  # error bodies may echo it: scrubbed at export
             call.end(exc)
             raise
         finally:
@@ -170,6 +172,7 @@ def make_async_request(
                 options = _with_trace_context(options)
             result = await original(self, cast_to, options, *args, **kwargs)
         except BaseException as exc:
+            _secrets.register(getattr(self, "api_key", None))  # error bodies may echo it: scrubbed at export
             call.end(exc)
             raise
         finally:

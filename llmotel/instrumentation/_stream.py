@@ -20,6 +20,7 @@ ENDED_COMPLETED = "completed"
 ENDED_CLOSED = "closed"
 ENDED_ERROR = "error"
 ENDED_GC = "garbage_collected"
+_MAX_UNREADABLE_CHUNKS = 16
 
 
 class Accumulator(Protocol):
@@ -37,13 +38,14 @@ class StreamState:
     ``__del__`` ends the span with ``ended_by=garbage_collected``.
     """
 
-    __slots__ = ("__weakref__", "acc", "call", "chunks", "failed")
+    __slots__ = ("__weakref__", "acc", "call", "chunks", "failed", "unreadable")
 
     def __init__(self, call: LLMCall, acc: Accumulator) -> None:
         self.call = call
         self.acc = acc
         self.chunks = 0
-        self.failed = False
+        self.unreadable = 0  # chunks the accumulator could not read (skipped)
+        self.failed = False  # too many unreadable chunks: stop reading them
 
     def add(self, chunk: Any) -> None:
         if self.chunks == 0:
@@ -56,18 +58,23 @@ class StreamState:
                 self.chunk_failed(exc)
 
     def chunk_failed(self, exc: Exception) -> None:
-        """An unknown chunk shape: keep streaming, stop recording output."""
-        self.failed = True
-        diagnostics.report("stream_chunk", "could not read a stream chunk; output not recorded", exc)
+        """An odd chunk: skip it and keep what was accumulated; after many, stop reading chunks (an SDK shape
+        this version does not know)."""
+        self.unreadable += 1
+        if self.unreadable >= _MAX_UNREADABLE_CHUNKS:
+            self.failed = True
+        diagnostics.report("stream_chunk", "could not read a stream chunk; it is left out of the recorded output",
+                           exc)
 
     def finish(self, ended_by: str, error: BaseException | None = None) -> None:
         call = self.call
         if call.ended:
             return
+        call.attributes[sc.LLMOTEL_STREAM_CHUNKS] = self.chunks
+        if self.unreadable:
+            call.attributes[sc.LLMOTEL_STREAM_UNREADABLE_CHUNKS] = self.unreadable
         try:
-            if not self.failed:
-                self.acc.finish(call)
-            call.attributes[sc.LLMOTEL_STREAM_CHUNKS] = self.chunks
+            self.acc.finish(call)
         except Exception as exc:
             diagnostics.report("stream_finish", "could not summarise a stream", exc)
         try:

@@ -73,7 +73,7 @@ def _stop_sequences(stop: Any, attrs: dict[str, Any]) -> None:
 def _messages_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
     _copy_params(body, _MESSAGES_PARAMS, attrs)
     stop = body.get("stop_sequences")
-    if isinstance(stop, (list, tuple)):  # mostly Omit: not worth a call
+    if isinstance(stop, (list, tuple)) and call.telemetry.capture_content:  # mostly Omit; stop sequences are user text
         _stop_sequences(stop, attrs)
     thinking = body.get("thinking")
     if isinstance(thinking, dict):
@@ -112,7 +112,8 @@ def _is_json_format(fmt: Any) -> bool:
 
 def _complete_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
     _copy_params(body, _COMPLETE_PARAMS, attrs)
-    _stop_sequences(body.get("stop_sequences"), attrs)
+    if call.telemetry.capture_content:
+        _stop_sequences(body.get("stop_sequences"), attrs)
     if call.collect_content:
         call.input_messages = ac.completion_prompt_messages(body.get("prompt"), call.cut)
 

@@ -95,7 +95,7 @@ def _chat_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) ->
         max_completion_tokens = body["max_completion_tokens"]
         if isinstance(max_completion_tokens, _PRIMITIVE):
             attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_completion_tokens
-    if "stop" in body:
+    if "stop" in body and call.telemetry.capture_content:  # stop sequences are user text
         _stop_sequences(body["stop"], attrs)
     if "n" in body:
         _choice_count(body, attrs)
@@ -142,7 +142,8 @@ def _embeddings_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, An
 
 def _completions_request(call: LLMCall, body: dict[str, Any], attrs: dict[str, Any]) -> None:
     _copy_params(body, _COMPLETIONS_PARAMS, attrs)
-    _stop_sequences(body.get("stop"), attrs)
+    if call.telemetry.capture_content:
+        _stop_sequences(body.get("stop"), attrs)
     _choice_count(body, attrs)
     if call.collect_content:
         call.input_messages = oc.completion_prompt_messages(body.get("prompt"), call.cut)
@@ -289,9 +290,12 @@ class ChatStreamAccumulator:
         if self.first is None:
             self.first = chunk
         for choice in chunk.choices:
-            state = self.choices.get(choice.index)
+            index = getattr(choice, "index", 0)
+            if type(index) is not int:  # missing or null in a hostile or odd chunk: the first choice
+                index = 0
+            state = self.choices.get(index)
             if state is None:
-                state = self.choices[choice.index] = _Choice()
+                state = self.choices[index] = _Choice()
             delta = choice.delta
             if delta is not None:
                 if delta.content:
@@ -310,9 +314,12 @@ class ChatStreamAccumulator:
     @staticmethod
     def _tool_calls(state: _Choice, deltas: Any) -> None:
         for delta in deltas:
-            entry = state.tool_calls.get(delta.index)
+            index = getattr(delta, "index", 0)
+            if type(index) is not int:
+                index = 0
+            entry = state.tool_calls.get(index)
             if entry is None:
-                entry = state.tool_calls[delta.index] = [None, None, []]
+                entry = state.tool_calls[index] = [None, None, []]
             if delta.id:
                 entry[0] = delta.id
             fn = delta.function
@@ -357,7 +364,8 @@ class ResponsesStreamAccumulator:
     def add(self, event: Any) -> None:
         kind = event.type
         if kind == "response.output_text.delta":
-            self.text.setdefault(event.output_index, []).append(event.delta)
+            index = getattr(event, "output_index", 0)
+            self.text.setdefault(index if type(index) is int else 0, []).append(event.delta)
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             self.response = event.response
             self.final = True
@@ -390,10 +398,13 @@ class CompletionsStreamAccumulator:
         if self.first is None:
             self.first = chunk
         for choice in chunk.choices:
+            index = getattr(choice, "index", 0)
+            if type(index) is not int:  # missing or null in a hostile or odd chunk: the first choice
+                index = 0
             if choice.text:
-                self.text.setdefault(choice.index, []).append(choice.text)
+                self.text.setdefault(index, []).append(choice.text)
             if choice.finish_reason:
-                self.finish_reasons[choice.index] = choice.finish_reason
+                self.finish_reasons[index] = choice.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
 

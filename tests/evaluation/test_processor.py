@@ -345,6 +345,8 @@ def test_flush_and_shutdown_drain_the_queue(pipeline, openai_client):
 
 
 def test_shutdown_timeout_exports_the_rest_unevaluated(pipeline, openai_client):
+    """Issue 13 item 11: spans queued *and* the one still being evaluated are exported unevaluated at the
+    deadline, each exactly once."""
     gate = threading.Event()
 
     class Blocking(Recorder):
@@ -355,11 +357,15 @@ def test_shutdown_timeout_exports_the_rest_unevaluated(pipeline, openai_client):
     exporter, _ = start(pipeline, evaluators=[Blocking("blocking")], evaluation_workers=1, evaluator_timeout=30)
     for _ in range(3):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
-    llmotel.shutdown(timeout=0.2)
+    started = time.monotonic()
+    llmotel.shutdown(timeout=0.5)
+    assert time.monotonic() - started < 1.5
     spans = list(exporter.get_finished_spans())
-    assert len(spans) == 2  # the queued ones; the one on the worker is still evaluating
+    assert len(spans) == 3  # two queued, and the one on the worker
     assert all(s.attributes[sc.LLMOTEL_EVALUATION_STATUS] == "unevaluated" for s in spans)
     gate.set()
+    time.sleep(0.2)  # the worker's late result is discarded, not exported a second time
+    assert len(exporter.get_finished_spans()) == 3
 
 
 def test_evaluators_work_on_spans_from_other_instrumentations():

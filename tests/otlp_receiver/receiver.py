@@ -97,6 +97,8 @@ class OtlpReceiver:
         self._logs: list[ReceivedLog] = []
         self._requests: list[ReceivedRequest] = []
         self._failures: list[_Failure] = []
+        self._outage: tuple[float, _Failure] | None = None  # (until, failure): every request fails until then
+        self._raw_traces: list[bytes] = []
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -171,6 +173,8 @@ class OtlpReceiver:
             self._logs.clear()
             self._requests.clear()
             self._failures.clear()
+            self._outage = None
+            self._raw_traces.clear()
 
     # -- endpoints -----------------------------------------------------------
 
@@ -383,7 +387,34 @@ class OtlpReceiver:
         with self._condition:
             self._failures.extend(failure for _ in range(n))
 
+    def fail_for(
+        self,
+        seconds: float,
+        grpc_code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
+        http_status: int = HTTPStatus.SERVICE_UNAVAILABLE,
+        *,
+        signal: Signal | None = None,
+        retry_after: float | None = None,
+        message: str = "outage injected by OtlpReceiver.fail_for",
+    ) -> None:
+        """Reject every export request (of ``signal``, or of any signal) for the next ``seconds``: an outage."""
+        with self._condition:
+            self._outage = (time.monotonic() + seconds,
+                            _Failure(signal, grpc_code, int(http_status), retry_after, message))
+
+    def raw_traces(self) -> bytes:
+        """The serialised protobuf of every accepted trace export request, concatenated: what crossed the wire
+        (after decompression), for tests that grep the exported bytes."""
+        with self._condition:
+            return b"".join(self._raw_traces)
+
     def _take_failure(self, signal: Signal) -> _Failure | None:
+        if self._outage is not None:
+            until, outage = self._outage
+            if time.monotonic() >= until:
+                self._outage = None
+            elif outage.signal is None or outage.signal == signal:
+                return outage
         for index, failure in enumerate(self._failures):
             if failure.signal is None or failure.signal == signal:
                 return self._failures.pop(index)
@@ -418,6 +449,8 @@ class OtlpReceiver:
             if failure is None:
                 stores: dict[Signal, list[Any]] = {"traces": self._spans, "metrics": self._metrics, "logs": self._logs}
                 stores[signal].extend(items)
+                if signal == "traces":
+                    self._raw_traces.append(request.SerializeToString())
                 status: int | str = 200 if protocol == "http" else "OK"
             else:
                 status = failure.http_status if protocol == "http" else failure.grpc_code.name
