@@ -20,16 +20,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import grpc  # noqa: E402
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter  # noqa: E402
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanProcessor  # noqa: E402
+import grpc
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanProcessor
 
-from llmotel.config import resolve  # noqa: E402
-from llmotel.export.batch import ExportProcessor  # noqa: E402
-from llmotel.export.otlp import span_exporter  # noqa: E402
-from tests.otlp_receiver import OtlpReceiver  # noqa: E402
+from llmotel.config import resolve
+from llmotel.export.batch import ExportProcessor
+from llmotel.export.otlp import span_exporter
+from tests.otlp_receiver import OtlpReceiver
 
 MODES = ("refused", "http 429", "http 500", "http 503", "grpc UNAVAILABLE")
 
