@@ -299,7 +299,7 @@ def test_non_ascii(redactor: PiiRedactor) -> None:
 
 
 def test_one_megabyte_text_is_redacted_in_full(redactor: PiiRedactor) -> None:
-    from llmotel.evaluation import pii
+    from llmotel.evaluation.pii import windows
 
     rng = random.Random(5)
     words = ["the", "of", "report", "revenue", "grew", "quarter", "team", "pilot", "region", "12%", "3.4",
@@ -316,7 +316,7 @@ def test_one_megabyte_text_is_redacted_in_full(redactor: PiiRedactor) -> None:
         size += len(chunk) + len(value) + 2
     text = " ".join(parts)
     # Put PII right across the chunk borders too.
-    for border in range(pii._CHUNK, len(text) - 100, pii._CHUNK):
+    for border in range(windows.CHUNK, len(text) - 100, windows.CHUNK):
         email = f"border{border}@example.com"
         text = text[:border - 10] + f" {email} " + text[border - 10:]
         values.append(email)
