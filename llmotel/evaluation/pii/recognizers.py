@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from typing import Any, cast
 
 import regex
@@ -35,6 +36,11 @@ from llmotel.evaluation.pii.windows import Gate, gate
 
 # Reads only the Public Suffix List snapshot bundled with tldextract: no HTTP fetch, no cache directory.
 _OFFLINE_TLDS = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
+
+
+#: Recognition-metadata key: where the words that label a match end, when not at its start (a phone number found
+#: inside a longer run of digit groups is labelled by the words before the run: "SIRET 113 759 773 03315").
+LABEL_AT = "llmotel_label_at"
 
 
 def _result(recognizer: Any, entity_type: str, start: int, end: int, score: float) -> Any:
@@ -67,27 +73,115 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return bool(_OFFLINE_TLDS(pattern_text).fqdn)
 
 
-class CreditCard2SeriesRecognizer(CreditCardRecognizer):
-    """Presidio's credit-card recognizer (Luhn-validated) plus Mastercard's 2221-2720 range."""
+# Card brands by issuer prefix and number length (ISO/IEC 7812 IIN ranges as the networks publish them).
+_CARD_BRANDS = re.compile(
+    r"(?=4)(?:\d{13}|\d{16}|\d{19})"  # Visa
+    r"|(?=5[1-5]|222[1-9]|22[3-9]|2[3-6]|27[01]|2720)\d{16}"  # Mastercard (51-55, 2221-2720)
+    r"|(?=3[47])\d{15}"  # American Express
+    r"|(?=6011|64[4-9]|65|35|62|220[0-4])\d{16,19}"  # Discover, JCB, UnionPay, Mir
+    r"|(?=1800|2131)\d{15}"  # JCB, 15 digits
+    r"|(?=30[0-5]|309|3[689])\d{14,19}"  # Diners Club
+    r"|(?=5[06-9]|6)\d{12,19}"  # Maestro
+)
+# A run of digit groups, not glued to a word, a path or a longer number ("1,234", "v1.2"; "id,4111..." in CSV is
+# fine).
+_DIGIT_RUN = re.compile(r"(?<![\w+\-/])(?<!\d[.,:])\d+(?:[ \-]\d+)*(?![\w]|[.,:/]\d)")
+_SEPARATOR = re.compile(r"[ \-]")
+# A block of up to four digits that is a group of the same number, not a token of its own ("2011" in
+# "02/04/2011", "7" in "7,027,675.33", "12" in "12%").
+_BLOCK_BEFORE = re.compile(r"(?<![\w.,:/$€£¥#+])\d{1,4}$")
+_BLOCK_AFTER = re.compile(r"\d{1,4}(?![\w%€$£¥]|[.,:/]\d)")
 
-    PATTERNS = [
-        *CreditCardRecognizer.PATTERNS,
-        Pattern("Mastercard 2-series (weak)", r"\b2[2-7]\d{2}[- ]?\d{4}[- ]?\d{4}[- ]?\d{4}\b", 0.3),
-    ]
+
+def _joined_differently(text: str, i: int, sep: str) -> bool:
+    """Whether text[i] joins the digits before it to more digits with another separator ("2024-07-15")."""
+    return i + 1 < len(text) and text[i] in " -" and text[i] != sep and text[i + 1].isdigit()
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class BrandCardRecognizer(CreditCardRecognizer):
+    """Credit and debit card numbers: Luhn-valid, with an issuer prefix and a length that a card brand uses
+    (Visa 13/16/19, Mastercard incl. the 2-series, Amex 15, Discover, JCB 15-19, Diners 14-19, Maestro 12-19,
+    UnionPay, Mir), written compact or in the groups cards are printed in (fours, the last one of one to five; 4-6-5;
+    4-6-4) joined by one kind of separator.
+
+    A card is the whole of a run of digit groups: a span of groups inside a longer run with the same separator
+    (a 22-digit parcel number in groups of four) is not one; a span whose neighbours are joined differently
+    ("62986-6878 5578-4905-3594-0336") is. A card written in groups scores 1, and so does a compact one of 16-19
+    digits; a compact one of 13-15 digits (a SIRET, a GTIN-14 or an EAN-13 may pass too) 0.9, so that a label
+    of another identifier before it drops it (``SIRET 36252187900034``); a compact 12-digit number (Maestro's
+    shortest) is as often an order or parcel number, so it scores 0.4 and needs a card word before it."""
+
+    COMPACT_SCORE = 0.9
+    SHORT_COMPACT_SCORE = 0.4
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> Any:
-        # Presidio scans without overlaps, so an invalid match ("6878 5578-4905-3594" in
-        # "62986-6878 5578-4905-3594-0336") swallows the start of the real card after it. Try every start.
         results = []
-        for pattern in cast(Any, self).patterns:
-            compiled = _overlapped_pattern(pattern.regex, self.global_regex_flags)
-            for m in compiled.finditer(text, overlapped=True):
-                if m.start() > 0 and text[m.start() - 1] == "+":
-                    continue  # "+4915123482874" is a phone number in E.164 form, whatever Luhn says
-                if self.validate_result(m.group()):
-                    results.append(_result(self, self.supported_entities[0], m.start(), m.end(),
-                                           EntityRecognizer.MAX_SCORE))
+        for run in _DIGIT_RUN.finditer(text):
+            if run.start() > 0 and text[run.start() - 1] == "+":
+                continue  # "+4915123482874" is a phone number in E.164 form, whatever Luhn says
+            groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run.group())]
+            base = run.start()
+            for i in range(len(groups)):
+                for j in range(len(groups) - 1, i - 1, -1):
+                    start, end = base + groups[i][0], base + groups[j][1]
+                    score = self._score(text, start, end)
+                    if score is not None:
+                        results.append(_result(self, "CREDIT_CARD", start, end, score))
+                        break
         return _drop_contained(results)
+
+    @staticmethod
+    def _continued(text: str, start: int, end: int, separators: set[str]) -> bool:
+        """Whether the span is part of a number too long for a card written in blocks of four digits the same
+        way (a parcel number "9400 1000 0000 0000 0000 00"), rather than a card next to other numbers."""
+        for sep in separators:
+            a = start
+            while a >= 2 and text[a - 1] == sep and (block := _BLOCK_BEFORE.search(text, max(0, a - 6), a - 1)) \
+                    and not (block.start() >= 2 and text[block.start() - 1] in " -" and
+                             text[block.start() - 1] != sep and text[block.start() - 2].isdigit()):
+                a = block.start()
+            b = end
+            while text.startswith(sep, b) and (block := _BLOCK_AFTER.match(text, b + 1)) and \
+                    not _joined_differently(text, block.end(), sep):
+                b = block.end()
+            groups = text[a:b].split(sep)
+            if (a, b) != (start, end) and sum(map(len, groups)) > 19 and all(len(g) == 4 for g in groups[:-1]):
+                return True
+        return False
+
+    def _score(self, text: str, start: int, end: int) -> float | None:
+        value = text[start:end]
+        digits = value.replace(" ", "").replace("-", "")
+        if not 12 <= len(digits) <= 19:
+            return None
+        separators = set(_SEPARATOR.findall(value))
+        if len(separators) > 1:
+            return None
+        if self._continued(text, start, end, separators):
+            return None
+        if separators:
+            sizes = [len(g) for g in _SEPARATOR.split(value)]
+            standard = sizes in ([4, 6, 5], [4, 6, 4]) or \
+                (all(n == 4 for n in sizes[:-1]) and 1 <= sizes[-1] <= 5)
+            if not standard:
+                return None
+        if not _CARD_BRANDS.fullmatch(digits) or not _luhn_valid(digits):
+            return None
+        if not separators:
+            if len(digits) == 12:
+                return self.SHORT_COMPACT_SCORE
+            return self.COMPACT_SCORE if len(digits) < 16 else float(EntityRecognizer.MAX_SCORE)
+        return float(EntityRecognizer.MAX_SCORE)
 
 
 class CaseInsensitiveCryptoRecognizer(CryptoRecognizer):
@@ -107,13 +201,18 @@ class UpperCaseNinoRecognizer(UkNinoRecognizer):
         return not pattern_text.isupper() or bool(super().invalidate_result(pattern_text))
 
 
+_GLUED_IBAN_LABEL = re.compile(r"IBAN:?(?=[A-Z]{2}\d\d)", re.IGNORECASE)
+
+
 class TrimmingIbanRecognizer(IbanRecognizer):
     """Presidio's IBAN recognizer (mod-97 and per-country format), which also finds an IBAN next to other
     codes: Presidio scans without overlaps, so "PO5187276910 FR20 4782 ..." is one failed match that swallows
     the IBAN, and "ES16 6013 ... 4107 14631" fails for its trailing number. Every start is tried, and when a
-    match fails validation, its prefixes ending at a space or dash, longest first."""
+    match fails validation, its prefixes ending at a space or dash, longest first. An IBAN glued to its label
+    (``IBANDE89...``, as in Chinese text) is found too."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> Any:
+        text = _GLUED_IBAN_LABEL.sub(lambda m: " " * len(m.group()), text)  # "IBANDE89370400440532013000"
         results = list(super().analyze(text, entities, nlp_artifacts))
         found = [(r.start, r.end) for r in results]
         for pattern in cast(Any, self).patterns:
@@ -172,12 +271,9 @@ class StrictIpRecognizer(IpRecognizer):
 
 
 class FastPhoneRecognizer(PhoneRecognizer):
-    """Presidio's phone recognizer (its entity, regions and context words), finding numbers with
-    :class:`~llmotel.evaluation.pii.phone.PhoneFinder`. Formatted numbers score 0.75; a bare run of digits
-    (``4155550132``) 0.4, so it needs a context word (call, phone, mobile, tel, ...) just before it."""
+    """Presidio's phone recognizer (its entity and context words), finding numbers with
+    :class:`~llmotel.evaluation.pii.phone.PhoneFinder` for :data:`PHONE_REGIONS`."""
 
-    SCORE = 0.75
-    BARE_SCORE = 0.4
     CONTEXT = ["phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "fax", "whatsapp", "sms",
                "dial", "landline", "handy", "telefon", "téléphone", "portable", "ph", "mob"]
 
@@ -186,8 +282,11 @@ class FastPhoneRecognizer(PhoneRecognizer):
         self._finder = PhoneFinder(PHONE_REGIONS)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-        results = [_result(self, "PHONE_NUMBER", a, b, self.BARE_SCORE if bare else self.SCORE)
-                   for a, b, bare in self._finder.find(text)]
+        results = []
+        for a, b, score, label_at in self._finder.find(text):
+            result = _result(self, "PHONE_NUMBER", a, b, score)
+            result.recognition_metadata[LABEL_AT] = label_at
+            results.append(result)
         return EntityRecognizer.remove_duplicates(results)
 
 
@@ -203,7 +302,7 @@ def _ip_recognizers() -> list[tuple[Any, Gate]]:
 _TABLE: dict[str, tuple[Any, Gate]] = {
     "EMAIL_ADDRESS": (OfflineEmailRecognizer, gate(0, 0, None)),
     "PHONE_NUMBER": (FastPhoneRecognizer, gate(7, 1, None)),
-    "CREDIT_CARD": (CreditCard2SeriesRecognizer, gate(13, 3, None)),
+    "CREDIT_CARD": (BrandCardRecognizer, gate(12, 4, None)),
     "IBAN_CODE": (TrimmingIbanRecognizer, gate(2, 2, r"\d\d(?<=[A-Z]{2}\d\d)")),
     "US_SSN": (UsSsnRecognizer, gate(9, 3, None)),
     "CRYPTO": (CaseInsensitiveCryptoRecognizer, gate(1, 1, r"(?:[bB][cC]1|[13])[a-zA-Z0-9]{25}")),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 
 from llmotel.errors import ConfigurationError
+from llmotel.evaluation.pii.context import context_words
 from llmotel.evaluation.pii.engine import Engine, shared_engine
 from llmotel.evaluation.pii.options import (
     DEFAULT_PATTERN_ENTITIES,
@@ -21,7 +23,8 @@ from llmotel.evaluation.pii.windows import chunks
 class PiiRedactor:
     """Finds and redacts PII in strings; thread-safe, shared engines, nothing leaves the process.
 
-    ``redact(text)`` returns the redacted text and the number of redactions per entity type (never values).
+    ``redact(text)`` returns the redacted text and the number of redactions per entity type (never values);
+    ``redact(value, context=("phone",))`` redacts a value whose meaning is given by a key or name before it.
     Presidio is imported, and the recognizers (and NER model) built, on first use or on :meth:`load`.
     """
 
@@ -75,8 +78,14 @@ class PiiRedactor:
             self._engine = engine
         return engine
 
-    def analyze(self, text: str) -> list[PiiMatch]:
+    def analyze(self, text: str, context: Iterable[str] = ()) -> list[PiiMatch]:
         """The entities to redact in ``text``, sorted by position and never overlapping.
+
+        ``context``: words that precede ``text``, such as the JSON key it is stored under (``"phone"``,
+        ``"social_security_number"``) or an attribute name's last segment; identifiers are split into words.
+        They count as words just before the text: a label of an entity's kind raises its score (a bare
+        ``"07186788066"`` under ``"phone"`` is a phone number), a label of another identifier (``"firmware"``,
+        ``"tracking_number"``) drops a phone, card, SSN or IP match.
 
         The whole text is scanned, in overlapping chunks when it is long. Matches below the score threshold or
         whose exact value is allow-listed are left out; overlapping matches merge into one that covers them all,
@@ -84,25 +93,27 @@ class PiiRedactor:
         """
         if not isinstance(text, str) or not text:
             return []
+        words = _context_tuple(context)
         engine = self._get_engine()
         threshold = self.options.score_threshold
         raw: list[PiiMatch] = []
         for offset, chunk in chunks(text):
-            for m in engine.analyze(chunk):
+            for m in engine.analyze(chunk, words if offset == 0 else ()):
                 if m.score >= threshold:
                     raw.append(PiiMatch(m.start + offset, m.end + offset, m.entity_type, m.score))
         if self._allow:
             raw = [m for m in raw if text[m.start:m.end] not in self._allow]
         return resolve_overlaps(raw)
 
-    def redact(self, text: str) -> tuple[str, dict[str, int]]:
+    def redact(self, text: str, context: Iterable[str] = ()) -> tuple[str, dict[str, int]]:
         """``text`` with every detected entity replaced per the operator, and the count per entity type.
 
-        Empty or non-string input is returned unchanged with no counts.
+        ``context``: words that precede ``text`` (e.g. its JSON key), as in :meth:`analyze`. Empty or non-string
+        input is returned unchanged with no counts.
         """
         if not isinstance(text, str) or not text:
             return text, {}
-        matches = self.analyze(text)
+        matches = self.analyze(text, context)
         if not matches:
             return text, {}
         out: list[str] = []
@@ -116,3 +127,16 @@ class PiiRedactor:
             counts[m.entity_type] = counts.get(m.entity_type, 0) + 1
         out.append(text[pos:])
         return "".join(out), counts
+
+
+def _context_tuple(context: Iterable[str]) -> tuple[str, ...]:
+    """The context as a tuple of words; a single string is one key; anything else that is not an iterable of
+    strings is ignored (the text is then redacted without context)."""
+    if not context:
+        return ()
+    if isinstance(context, str):
+        return context_words((context,))
+    try:
+        return context_words(context)
+    except TypeError:
+        return ()
