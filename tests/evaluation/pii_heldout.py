@@ -401,8 +401,9 @@ def _other(rng: random.Random, fakers: dict[str, Faker]) -> tuple[str, str]:
                            f"R$ {rng.randint(1, 99_999):,}".replace(",", ".") + ",00",
                            f"{rng.randint(1, 999_999):,} JPY"]), style
     if style == "date":
-        return f.date_between(start_date=_EPOCH_START, end_date=_EPOCH_END).strftime(rng.choice(["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d",
-                                          "%d-%m-%Y"])), style
+        day = f.date_between(start_date=_EPOCH_START, end_date=_EPOCH_END)
+        return day.strftime(rng.choice(["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d",
+                                        "%d-%m-%Y"])), style
     if style == "ean13":
         return f.ean13(), style
     if style == "isbn13":

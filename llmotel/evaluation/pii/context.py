@@ -37,7 +37,8 @@ POSITIVE: dict[str, frozenset[str]] = {
         "téléphone", "tél", "portable", "appelez", "appeler", "teléfono", "telefono", "móvil", "movil",
         "llámame", "llame", "llamar", "celular", "cellulare", "cel", "chiamami", "chiamare", "telefone", "ligue",
         "ligar", "contatto", "whats",
-        "電話", "电话", "電話番号", "携帯", "手机", "手機", "ファックス", "传真", "連絡先", "联系", "전화", "휴대폰",
+        "電話", "电话", "電話番号", "携帯", "手机", "手機", "ファックス", "传真", "連絡先", "联系", "拨打", "致电",
+        "전화", "휴대폰",
     }),
     "US_SSN": frozenset({
         "ssn", "ssns", "ssid", "social", "security", "socialsecurity", "sozialversicherungsnummer",
@@ -83,8 +84,10 @@ NEGATIVE: dict[str, frozenset[str]] = {
     "IP_ADDRESS": _VERSIONS | _IDENTIFIERS,
     "CREDIT_CARD": _IDENTIFIERS,
 }
-# Written in capitals when they are labels ("EIN 12-3456789"), ordinary words otherwise (German "ein").
-_NEGATIVE_UPPER = frozenset({"EIN", "IVA", "SN", "S/N", "PO"})
+# Written in capitals when they are labels ("EIN 12-3456789"), ordinary words otherwise (German "ein"); in lower
+# case they are labels only as keys ("ein=...", '"ein": ...', "<ein>", a JSON key given as context).
+_NEGATIVE_UPPER = frozenset({"EIN", "IVA", "SN", "PO"})
+_NEGATIVE_KEYS = frozenset(w.lower() for w in _NEGATIVE_UPPER)
 # Words that sit between a label and its value: "order number", "numéro de commande", "SSN is".
 _FILLER = frozenset({
     "number", "no", "nr", "num", "id", "code", "the", "my", "our", "your", "of", "a", "an", "to", "at", "is", "was",
@@ -96,6 +99,7 @@ _FILLER = frozenset({
 })
 
 _IDENTIFIER_WORD = re.compile(r"[^\W\d_]+")
+_CJK_AFTER = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]{1,12}")
 _LAST_DIGIT = re.compile(r"\d(?=\D*$)")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[^A-Za-z]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -139,9 +143,10 @@ def _cjk_labels(labels: frozenset[str]) -> tuple[str, ...]:
 
 
 def label_before(text: str, start: int, entity_type: str, positive: frozenset[str],
-                 context: tuple[str, ...]) -> int:
-    """+1 when the nearest label before ``text[start]`` names ``entity_type`` (one of ``positive``, lower case),
-    -1 when a label right before it names an identifier of another kind (:data:`NEGATIVE`), 0 otherwise."""
+                 context: tuple[str, ...], end: int | None = None) -> int:
+    """+1 when the nearest label before ``text[start]`` names ``entity_type`` (one of ``positive``, lower case) or,
+    in Chinese or Japanese, one right after the match (ending at ``end``) does; -1 when a label right before it
+    names an identifier of another kind (:data:`NEGATIVE`); 0 otherwise."""
     header = _column_header(text, start)
     if header:
         context = (*context, *split_words(header))
@@ -151,6 +156,9 @@ def label_before(text: str, start: int, entity_type: str, positive: frozenset[st
     if last_digit is not None:  # a label before another number is that number's label
         before, context = before[last_digit.end():], ()
     words = [*context, *split_words(before)][-_WORDS_BEFORE:] if before or context else []
+    after = _CJK_AFTER.match(text, end) if end is not None else None
+    if after and _cjk_verdict(after.group(), positive, _NONE) > 0:
+        return 1  # Japanese and Korean put the verb after the value: "0375300295までお電話ください"
     negative = NEGATIVE.get(entity_type, _NONE)
     distance = 0
     for word in reversed(words):
@@ -164,7 +172,8 @@ def label_before(text: str, start: int, entity_type: str, positive: frozenset[st
         lower = word.lower()
         if lower in positive or (len(lower) > 5 and _starts_with_label(lower, positive)):
             return 1
-        if negative and distance == 0 and (lower in negative or word in _NEGATIVE_UPPER):
+        if negative and distance == 0 and (lower in negative or word in _NEGATIVE_UPPER or
+                                           (lower in _NEGATIVE_KEYS and _is_key(word, before, context))):
             return -1
         if lower not in _FILLER:
             distance += 1
@@ -200,6 +209,12 @@ def _column_header(text: str, start: int) -> str:
         if header:
             return header.split(sep)[column]
     return ""
+
+
+def _is_key(word: str, before: str, context: tuple[str, ...]) -> bool:
+    if word in context:
+        return True
+    return re.search(rf"(?<![^\W_]){re.escape(word)}[\"']?\s*[=:>]", before) is not None
 
 
 def _starts_with_label(word: str, labels: frozenset[str]) -> bool:

@@ -126,7 +126,8 @@ def _scored(text: str, start: int, end: int, entity_type: str, score: float, pos
     """The match with its score raised when a label of its kind is just before it (before ``label_at``, when
     given); None when a label of another identifier is (see :mod:`llmotel.evaluation.pii.context`)."""
     if score < 1.0:
-        verdict = ctx.label_before(text, start if label_at is None else label_at, entity_type, positive, context)
+        verdict = ctx.label_before(text, start if label_at is None else label_at, entity_type, positive, context,
+                                   end)
         if verdict < 0:
             return None
         if verdict > 0:

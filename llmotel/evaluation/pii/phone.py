@@ -18,9 +18,10 @@ import phonenumbers
 
 # Phone-shaped text: digit groups joined by separators (space, "-", ".", "/", "(0)", parentheses), with an
 # optional leading "+" or "(" and an optional extension ("x189", " ext. 12", ";ext=12" in a tel: URI). Not glued
-# to a word, an id ("#123"), a path or a longer dotted/dashed number.
+# to a word (but for "TEL" and "FAX", as in "TEL03-1234-5678"), an id ("#123"), a path or a longer dotted or
+# dashed number.
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w+\-./#@])(?<!\d,)(?<![0-9A-Fa-f]:)"
+    r"(?:(?<![\w+\-./#@])|(?<=TEL|Tel|tel|FAX|Fax|fax))(?<!\d,)(?<![0-9A-Fa-f]:)"
     r"(?:\+[ \u00a0]?|\(\+?)?"
     r"\d{1,15}"
     r"(?:(?:\)[ \u00a0\-.]?|[ \u00a0]?\(0\)[ \u00a0]?|[ \u00a0]?[\-./][ \u00a0]?|[ \u00a0](?:\((?=\d{1,5}\)))?)"
@@ -51,11 +52,11 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)"
 # "63-4635796").
 _NOT_A_PHONE = re.compile(
     rf"{_OCTET}(?:\.{_OCTET}){{3}}|(?!0[1-9]\d+\.\d{{5}})\d+\.\d+|\d{{5}}-\d{{4}}|\d{{3}}([- .])\d{{2}}\1\d{{4}}"
-    r"|\d{1,3}([.,'])\d{3}(?:\2\d{3})+|\d{2}-\d{7}"
+    r"|\d{1,3}([.,'])\d{3}(?:\2\d{3})+|[1-9]\d-\d{7}"
 )
 _SEPARATORS = re.compile(r"[ \u00a0\-./]")
 # An SSN or an EIN inside a longer run ("334-81-6454 40"): the run is not a phone number.
-_ID_INSIDE = re.compile(r"(?<![\d\-])(?:\d{3}-\d{2}-\d{4}|\d{2}-\d{7})(?![\d\-])")
+_ID_INSIDE = re.compile(r"(?<![\d\-)])(?:\d{3}-\d{2}-\d{4}|[1-9]\d-\d{7})(?![\d\-])")
 _DOTTED_SINGLE_DIGIT = re.compile(r"(?:^|\.)\d(?:\.|$)")
 _LAST_GROUP_SINGLE_DIGIT = re.compile(r"\D\d$")
 _SPACE_SPLIT = re.compile(r"[ \u00a0]+")
@@ -74,14 +75,15 @@ def phone_shaped(candidate: str) -> bool:
     decimal, amount with thousands separators, ZIP+4 code, SSN or EIN; dotted groups of one digit only after a
     country code (versions: "3.11.7"); separators of two kinds only after a country code
     ("+44 (0)20 8427.0244") or as spaces and dashes ("08-170 669 07", "(415) 555-0132")."""
+    international = candidate.startswith(("+", "(+"))
     if _NOT_A_PHONE.fullmatch(candidate.strip("()")) or _DATE_INSIDE.search(candidate) or \
-            _ID_INSIDE.search(candidate):
+            (not international and _ID_INSIDE.search(candidate)):
         return False
     if candidate.endswith(")") or candidate.count("(") != candidate.count(")"):
         return False  # "330144 (303)": an area code comes first
     if _LAST_GROUP_SINGLE_DIGIT.search(candidate):
         return False  # "639650706 7": a number followed by another; phone numbers never end in one digit
-    if candidate.startswith(("+", "(+")):
+    if international:
         return True
     separators = _SEPARATORS.findall(candidate.replace("(0)", ""))
     kinds = {c for c in separators if c not in " \u00a0"}
@@ -148,14 +150,20 @@ def _valid_international(digits: str) -> bool:
 
 # Formats only phone numbers are written in, whatever the digits: a North American number with any area code
 # ("(548)811-3899", "548.811.3899", "1-548-811-3899"), an area code in parentheses ("(0161) 4960066",
-# "8 (066) 907-43-91", "(351) 969141777"), a trunk zero in parentheses ("+44 (0)20", "+49(0) 778"), and a
-# national number led by a trunk zero in groups ("08-170 669 07", "0837 783533", "041-914-1777").
+# "8 (066) 907-43-91", "(351) 969141777"), a trunk zero in parentheses ("+44 (0)20", "+49(0) 778"), a national
+# number led by a trunk zero in groups ("08-170 669 07", "0837 783533", "041-914-1777"; "04-8021761" is also
+# how US employer ids are written, so that one needs a context word), and Russia's trunk 8 ("8 494 134-82-69").
 _PHONE_FORMAT = re.compile(
     r"(?:\+?1[ \-.]?)?(?:\([2-9]\d\d\)[ \-.]?|[2-9]\d\d[\-. ])[2-9]\d\d[\-. ]\d{4}"
     r"|(?:\d[ \u00a0]?)?\(\d{2,5}\)[ \u00a0\-.]?\d{2,}(?:[ \u00a0\-.]\d{2,})*"
     r"|.*\(0\).*"
-    r"|0[1-9]\d{0,4}(?:[ \u00a0\-./]\d{2,8}){1,4}"
+    r"|(?!0\d-\d{7}$)0[1-9]\d{0,4}(?:[ \u00a0\-./]\d{2,8}){1,4}"
+    r"|8[ \u00a0\-]\d{3}[ \u00a0\-]\d{3}(?:[ \u00a0\-]\d{2}[ \u00a0\-]\d{2}|[ \u00a0\-]\d{4})"
 )
+# National numbers written like an amount with spaces for thousands ("612 345 678", "981 778 196") or like a
+# US employer id ("04-1600324"): phone numbers in Spain, Poland or Taiwan, but as often not.
+_AMBIGUOUS = re.compile(r"\d{1,3}(?:[ \u00a0]\d{3})+|0\d-\d{7}")
+_SIRET = re.compile(r"\d{3} \d{3} \d{3} \d{5}")
 _PLAIN_GROUPS = re.compile(r"[\d \u00a0]*")
 _TRUNK_AREA = re.compile(r"\d[ \u00a0]?\(\d{2,5}\)")
 # National numbers written without their trunk prefix: Indian and Chinese mobiles, Brazilian numbers.
@@ -166,6 +174,7 @@ class PhoneFinder:
     """Finds phone numbers: valid ones for ``regions`` (national formats) or any country (with a country code),
     and numbers of any assignment written in a format only phone numbers have (see ``_PHONE_FORMAT``).
 
+    A number written like an amount with spaces for thousands or like a US employer id scores 0.3 at most.
     :meth:`find` returns ``(start, end, score, label_at)`` tuples. A formatted valid number scores 0.75, a number in
     a phone format 0.6 (neither needs a context word); a bare run of valid digits ("4155550132") 0.4, any other
     phone-shaped number 0.3 and a bare run of 7-15 digits 0.2: those are usually ids, and count as phone numbers
@@ -201,13 +210,13 @@ class PhoneFinder:
             start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
             if text[start] == "(" and ")" not in text[start:end]:  # "(871915330": a parenthesis, not an area code
                 start += 1
+            if _SIRET.fullmatch(text, start, end):
+                continue  # a French company id (SIRET), not a phone number and a number
             spans = self._phones_in(text, start, end)
             if spans and m.group("ext") and spans[-1][1] == end:
                 a, _, score = spans[-1]
                 spans[-1] = (a, m.end(), max(score, self.FORMAT))
             for a, b, score in spans:
-                if _UNIT_AFTER.match(text, b):
-                    continue
                 # Inside a run of plain digit groups ("SIRET 113 759 773 03315") the run's label is the number's;
                 # after a number written otherwise ("SKU 660-8444 0121-289-1866") it is not.
                 label_at = start if _PLAIN_GROUPS.fullmatch(text, start, a) else a
@@ -217,8 +226,9 @@ class PhoneFinder:
         return found_spans
 
     def _phones_in(self, text: str, start: int, end: int) -> list[tuple[int, int, float]]:
-        """The run of groups in text[start:end] that scores best (the longer one of equal scores), then those left
-        and right of it: in "330144 (303) 555-0170" the number is "(303) 555-0170", not "330144 (303)"."""
+        """The longest run of groups in text[start:end] that is a phone number without a context word, else the
+        run that scores best, then those left and right of it: in "order 12 415 555 0132" the number is
+        "415 555 0132"; in "03120 06425 766" it is all of it, not the valid "03120 06425"."""
         while start < end and text[start] in " \u00a0":
             start += 1
         while end > start and text[end - 1] in " \u00a0":
@@ -227,11 +237,13 @@ class PhoneFinder:
             return []
         best, best_score = (start, end), 0.0
         for a, b in _subspans(start, text[start:end]):
+            if _UNIT_AFTER.match(text, b):
+                continue  # an amount: "... 7.39 ₹"
             score = self._score(text[a:b])
             if score > best_score:
                 best, best_score = (a, b), score
-                if score >= self.VALID:
-                    break
+                if score >= self.FORMAT:
+                    break  # the longest run that needs no context word
         if not best_score:
             return []
         a, b = best
@@ -259,13 +271,16 @@ class PhoneFinder:
         bare = candidate.strip("()").isdecimal()
         if len(digits) > 13:
             return 0.0
-        # National numbers come in groups of at most 8 digits, led by 2+ digits, by the US trunk "1" or by a
-        # trunk before an area code in parentheses ("8 (066) 907-43-91").
+        # National numbers come in groups of at most 8 digits, led by 2+ digits, by the US trunk "1", by a
+        # trunk before an area code in parentheses ("8 (066) 907-43-91") or by Russia's trunk "8" ("8 494 134 8269").
         groups = _DIGIT_GROUPS.findall(candidate)
         if len(groups) > 1 and max(map(len, groups)) > (9 if candidate.startswith("(") else 8):
             return 0.0
-        if len(groups) > 1 and len(groups[0]) == 1 and groups[0] != "1" and not _TRUNK_AREA.match(candidate):
+        if len(groups) > 1 and len(groups[0]) == 1 and groups[0] != "1" and not _TRUNK_AREA.match(candidate) and \
+                not (groups[0] == "8" and len(digits) == 11):
             return 0.0
+        if _AMBIGUOUS.fullmatch(candidate):
+            return self.SHAPED  # written like an amount ("981 778 196") or a US employer id: needs a context word
         if self._valid_national(digits):
             return self.VALID_BARE if bare else self.VALID
         if bare:
