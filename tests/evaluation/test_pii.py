@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 HAS_NER_MODEL = ner_model_package() is not None
 needs_ner_model = pytest.mark.skipif(not HAS_NER_MODEL, reason="no spaCy English model package installed")
 
-# Every instance of these must be gone after redaction; phone numbers at least 95%.
+# Every instance of these must be gone after redaction; phone numbers at least 99%.
 MUST_ALL = ("EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN", "CRYPTO")
 
 
@@ -77,10 +77,10 @@ def test_corpus_recall_and_precision(redactor: PiiRedactor) -> None:
     assert not leaked, leaked[:20]
     for kind in MUST_ALL:
         assert total[kind] >= 300, (kind, total[kind])
-    assert caught["PHONE_NUMBER"] / total["PHONE_NUMBER"] >= 0.95, (caught["PHONE_NUMBER"], total["PHONE_NUMBER"])
+    assert caught["PHONE_NUMBER"] / total["PHONE_NUMBER"] >= 0.99, (caught["PHONE_NUMBER"], total["PHONE_NUMBER"])
     # Precision: ordinary numbers, dates, prices, ids, versions, timestamps, hashes and code stay as they are.
     assert distractors > 3000
-    assert touched / distractors <= 0.01, (touched, distractors)
+    assert touched / distractors <= 0.005, (touched, distractors)
 
 
 def test_pure_distractor_text_is_untouched(redactor: PiiRedactor) -> None:

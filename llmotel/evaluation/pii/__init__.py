@@ -19,11 +19,16 @@ or nothing). It runs on the evaluation worker on every exported string, so it is
   ZA_*, AU_* (9-13 digit checksums that pass on ~1 in 10 random ids, timestamps and phone numbers), DATE_TIME,
   UUID and URL (not personal data), US_DRIVER_LICENSE/US_PASSPORT/US_BANK_NUMBER (any 8-17 digit run),
   IN_PAN (its catch-all pattern matches any 10-character token with 4 digits and scans whole lines per token).
-* **Phone numbers** (:mod:`~llmotel.evaluation.pii.phone`): phone-shaped candidates from one regular expression,
-  validated with ``phonenumbers`` only for the regions their shape allows.
-* **Context.** Without a spaCy pipeline there are no lemmas for Presidio's context enhancer, so a cheap
-  equivalent is applied: a recognizer's context word among the five words before a match raises its score by
-  0.35, to at least 0.5 (``SSN 123456789``, ``call 4155550132``).
+* **Phone numbers** (:mod:`.phone`): phone-shaped candidates from one regular expression, valid per
+  ``phonenumbers`` for the regions their shape allows or written in a format only phone numbers have.
+* **Cards** (:mod:`.recognizers`): Luhn, and the prefixes and lengths card brands use (12-19 digits), written
+  compact or in the groups cards are printed in; never part of a longer run of blocks (a parcel number).
+* **Context** (:mod:`.context`): words just before a match, in eight languages, or given by the caller
+  (``redact(value, context=("phone",))``: a JSON key) raise its score when they name its kind (``SSN
+  123456789``, ``call 4155550132``) or drop a shape-only match when they name something else (``Firmware
+  5.8.77.117``, ``SIRET 362 521 879 00034``); in a table the column header counts.
+* **Chinese and Japanese**: values run into the text around them (``175.26.235.170からの``); the recognizers
+  scan a copy in which CJK characters touching other characters are spaces, so their patterns see a boundary.
 * **Overlaps** merge into one redaction covering every overlapping match, typed after the best one (higher
   score, then longer): a wrong winner never lets part of a true entity through (:mod:`.policy`).
 * **Speed.** Recognizers run only in windows around digits (and hex-colon groups); a window with too few digits

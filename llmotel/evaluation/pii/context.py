@@ -99,12 +99,13 @@ _FILLER = frozenset({
 })
 
 _IDENTIFIER_WORD = re.compile(r"[^\W\d_]+")
-_CJK_AFTER = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]{1,12}")
+#: Characters of Chinese, Japanese and Korean text (kana, CJK ideographs, Hangul), as a regex class body.
+CJK_CHARACTERS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK_AFTER = re.compile(f"[{CJK_CHARACTERS}]{{1,12}}")
 _LAST_DIGIT = re.compile(r"\d(?=\D*$)")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[^A-Za-z]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_SCRIPT_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|"
-                         r"[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+_CJK = re.compile(f"[{CJK_CHARACTERS}]")
+_SCRIPT_RUN = re.compile(f"[{CJK_CHARACTERS}]+|[^{CJK_CHARACTERS}]+")
 _CJK_LABELS: dict[frozenset[str], tuple[str, ...]] = {}
 
 
@@ -147,15 +148,14 @@ def label_before(text: str, start: int, entity_type: str, positive: frozenset[st
     """+1 when the nearest label before ``text[start]`` names ``entity_type`` (one of ``positive``, lower case) or,
     in Chinese or Japanese, one right after the match (ending at ``end``) does; -1 when a label right before it
     names an identifier of another kind (:data:`NEGATIVE`); 0 otherwise."""
-    header = _column_header(text, start)
-    if header:
-        context = (*context, *split_words(header))
-        text, start = text[start:], 0  # in a table, the column's header labels the value, not the row before it
     before = text[max(0, start - _CHARS_BEFORE):start]
     last_digit = _LAST_DIGIT.search(before)
     if last_digit is not None:  # a label before another number is that number's label
         before, context = before[last_digit.end():], ()
     words = [*context, *split_words(before)][-_WORDS_BEFORE:] if before or context else []
+    header = _column_header(text, start)
+    if header:  # in a table, the column's header is the nearest label
+        words.extend(split_words(header))
     after = _CJK_AFTER.match(text, end) if end is not None else None
     if after and _cjk_verdict(after.group(), positive, _NONE) > 0:
         return 1  # Japanese and Korean put the verb after the value: "0375300295までお電話ください"
@@ -212,6 +212,7 @@ def _column_header(text: str, start: int) -> str:
 
 
 def _is_key(word: str, before: str, context: tuple[str, ...]) -> bool:
+    """Whether ``word`` is a key: given as context, or followed by "=", ":" or ">" (JSON, logs, XML)."""
     if word in context:
         return True
     return re.search(rf"(?<![^\W_]){re.escape(word)}[\"']?\s*[=:>]", before) is not None

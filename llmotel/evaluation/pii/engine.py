@@ -40,7 +40,7 @@ _CACHE_ENTRIES = 256
 # Chinese and Japanese run values into the text around them ("175.26.235.170からの", "メールはname@host.co.jpです").
 # The recognizers' patterns need a word boundary there, so they scan a copy of the text in which each CJK
 # character touching a non-CJK one is a space (same length, so offsets hold). Runs of CJK stay as they are.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK = ctx.CJK_CHARACTERS
 _CJK_ANY = re.compile(f"[{_CJK}]")
 _CJK_EDGE = re.compile(f"[{_CJK}](?=[^\\s{_CJK}])|(?<=[^\\s{_CJK}])[{_CJK}]")
 

@@ -2,9 +2,13 @@
 
 Presidio's ``PhoneRecognizer`` runs ``phonenumbers.PhoneNumberMatcher`` once per region over the whole text
 (13 ms per 500 characters with 8 regions). :class:`PhoneFinder` instead finds phone-shaped candidates, rejects
-shapes that are not phone numbers (dates, decimals, IPv4 quads, ZIP+4, SSNs, mixed separators, versions), then
-validates the longest run of groups that ``phonenumbers`` accepts, only for the regions the shape allows
-(``+``/``00``/``011``: the country code's regions; a leading trunk ``0``: regions that use one).
+shapes that are something else (dates, decimals, amounts, IPv4 quads, ZIP+4 codes, SSNs, EINs, SIRETs,
+versions, a number followed by a currency or unit), then scores the best run of groups: valid per
+``phonenumbers`` for the regions the shape allows (``+``/``00``/``011``: the country code's regions; a leading
+trunk ``0``: regions that use one), or written in a format only phone numbers have (an area code in
+parentheses, ``NNN-NNN-NNNN``, a trunk ``(0)``, an extension), whatever the digits: numbers are assigned after
+``phonenumbers``' metadata is released, and made-up ones are still someone's data. Runs that are only
+phone-shaped score below the threshold and count as phone numbers after a context word.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ _UNIT_AFTER = re.compile(
 )
 # Shapes that are not phone numbers although phonenumbers may accept their digits (Germany's numbering plan
 # accepts almost any 7-12 digits after a 0): dates and date-times, IPv4-like quads, decimals (but not a trunk
-# zero, an area code, a dot and the subscriber number: "030.1234567"), US ZIP+4 codes,
-# and US SSNs (3-2-4 digits), which are the SSN recognizer's to type.
+# zero, an area code, a dot and the subscriber number: "030.1234567"), US ZIP+4 codes, and US SSNs (3-2-4
+# digits), which are the SSN recognizer's to type...
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d\d"

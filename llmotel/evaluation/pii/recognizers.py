@@ -30,6 +30,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from llmotel.evaluation.pii.context import POSITIVE
 from llmotel.evaluation.pii.options import PHONE_REGIONS
 from llmotel.evaluation.pii.phone import PhoneFinder
 from llmotel.evaluation.pii.windows import Gate, gate
@@ -271,14 +272,12 @@ class StrictIpRecognizer(IpRecognizer):
 
 
 class FastPhoneRecognizer(PhoneRecognizer):
-    """Presidio's phone recognizer (its entity and context words), finding numbers with
-    :class:`~llmotel.evaluation.pii.phone.PhoneFinder` for :data:`PHONE_REGIONS`."""
-
-    CONTEXT = ["phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "fax", "whatsapp", "sms",
-               "dial", "landline", "handy", "telefon", "téléphone", "portable", "ph", "mob"]
+    """Presidio's phone recognizer (its entity), finding numbers with
+    :class:`~llmotel.evaluation.pii.phone.PhoneFinder` for :data:`PHONE_REGIONS`; its context words are
+    :data:`llmotel.evaluation.pii.context.POSITIVE`'s."""
 
     def __init__(self) -> None:
-        super().__init__(context=self.CONTEXT, supported_regions=PHONE_REGIONS, leniency=1)
+        super().__init__(context=sorted(POSITIVE["PHONE_NUMBER"]), supported_regions=PHONE_REGIONS, leniency=1)
         self._finder = PhoneFinder(PHONE_REGIONS)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
