@@ -182,7 +182,10 @@ def label_before(text: str, start: int, entity_type: str, positive: frozenset[st
 
 _NONE: frozenset[str] = frozenset()
 _TABLE_SEPARATORS = ",;\t|"
-_MAX_TABLE_LOOKBACK = 8_192
+# Where each table row's header line starts, by (text hash, text length, row start, separator, field count):
+# rows of one table are labelled in turn, so each finds the row above it here. Bounded; no text is kept.
+_TABLE_TOPS: dict[tuple[int, int, int, str, int], int] = {}
+_MAX_TABLE_TOPS = 4096
 
 
 def _column_header(text: str, start: int) -> str:
@@ -197,18 +200,34 @@ def _column_header(text: str, start: int) -> str:
         if sep not in line:
             continue
         fields = line.count(sep)
-        column = text.count(sep, line_start, start)
-        header = ""
-        end = line_start - 1
-        while end > 0 and line_start - end < _MAX_TABLE_LOOKBACK:
-            top = text.rfind("\n", 0, end) + 1
-            above = text[top:end]
-            if above.count(sep) != fields:
-                break
-            header, end = above, top - 1
-        if header:
-            return header.split(sep)[column]
+        top = _table_top(text, line_start, sep, fields)
+        if top < line_start:
+            header = text[top:text.find("\n", top)]
+            return header.split(sep)[text.count(sep, line_start, start)]
     return ""
+
+
+def _table_top(text: str, line_start: int, sep: str, fields: int) -> int:
+    """The start of the top line of the run of lines, ending with the one at ``line_start``, that have ``fields``
+    separators each."""
+    text_hash, text_len = hash(text), len(text)
+    walked: list[int] = []
+    top = line_start
+    while top > 0:
+        known = _TABLE_TOPS.get((text_hash, text_len, top, sep, fields))
+        if known is not None:
+            top = known
+            break
+        above = text.rfind("\n", 0, top - 1) + 1
+        if text.count(sep, above, top - 1) != fields:
+            break
+        walked.append(top)
+        top = above
+    if len(_TABLE_TOPS) > _MAX_TABLE_TOPS:
+        _TABLE_TOPS.clear()
+    for row in walked:
+        _TABLE_TOPS[(text_hash, text_len, row, sep, fields)] = top
+    return top
 
 
 def _is_key(word: str, before: str, context: tuple[str, ...]) -> bool:

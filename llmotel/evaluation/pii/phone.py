@@ -23,15 +23,16 @@ import phonenumbers
 # Phone-shaped text: digit groups joined by separators (space, "-", ".", "/", "(0)", parentheses), with an
 # optional leading "+" or "(" and an optional extension ("x189", " ext. 12", ";ext=12" in a tel: URI). Not glued
 # to a word (but for "TEL" and "FAX", as in "TEL03-1234-5678"), an id ("#123"), a path or a longer dotted or
-# dashed number.
+# dashed number; next to a comma and three digits only as a group of four or more digits ("77,063" and
+# "94,952" are numbers, "1,04280387012,262" a CSV row).
 _PHONE_CANDIDATE = re.compile(
-    r"(?:(?<![\w+\-./#@])|(?<=TEL|Tel|tel|FAX|Fax|fax))(?<!\d,)(?<![0-9A-Fa-f]:)"
+    r"(?:(?<![\w+\-./#@])|(?<=TEL|Tel|tel|FAX|Fax|fax))(?:(?<!\d,)|(?=\d{4}))(?<![0-9A-Fa-f]:)"
     r"(?:\+[ \u00a0]?|\(\+?)?"
     r"\d{1,15}"
     r"(?:(?:\)[ \u00a0\-.]?|[ \u00a0]?\(0\)[ \u00a0]?|[ \u00a0]?[\-./][ \u00a0]?|[ \u00a0](?:\((?=\d{1,5}\)))?)"
     r"\d{1,12}){0,15}"
     r"(?P<ext>[ \u00a0]?(?:x|ext\.?|extn\.?|extension)[ \u00a0]?\d{1,6}|;ext=\d{1,6})?"
-    r"(?![\w]|[\-./:]\d|,\d{3}(?!\d))"
+    r"(?![\w]|[\-./:]\d)(?:(?<=\d{4})|(?!,\d{3}(?!\d)))"
 )
 # An amount or a measure, not a phone number: a currency or unit right after the digits (a currency symbol or
 # code followed by digits starts the next amount instead, as in "... USD 80").

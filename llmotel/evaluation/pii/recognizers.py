@@ -84,9 +84,9 @@ _CARD_BRANDS = re.compile(
     r"|(?=30[0-5]|309|3[689])\d{14,19}"  # Diners Club
     r"|(?=5[06-9]|6)\d{12,19}"  # Maestro
 )
-# A run of digit groups, not glued to a word, a path or a longer number ("1,234", "v1.2"; "id,4111..." in CSV is
-# fine).
-_DIGIT_RUN = re.compile(r"(?<![\w+\-/])(?<!\d[.,:])\d+(?:[ \-]\d+)*(?![\w]|[.,:/]\d)")
+# A run of digit groups, not glued to a word, a path or a longer number ("1,234", "v1.2"; "7,4111..." in a CSV
+# row is fine).
+_DIGIT_RUN = re.compile(r"(?<![\w+\-/])(?<!\d[.:])(?:(?<!\d,)|(?=\d{4}))\d+(?:[ \-]\d+)*(?![\w]|[.,:/]\d)")
 _SEPARATOR = re.compile(r"[ \-]")
 # A block of up to four digits that is a group of the same number, not a token of its own ("2011" in
 # "02/04/2011", "7" in "7,027,675.33", "12" in "12%").
