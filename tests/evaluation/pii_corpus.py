@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,8 +70,8 @@ def email(rng: random.Random) -> tuple[str, str]:
 
 
 # Regions whose numbers are printed in national style too; any other country only internationally.
-_NATIONAL_REGIONS = ["US", "GB", "DE", "FR", "IN", "ES", "IT", "AU", "CA"]
-_INTERNATIONAL_ONLY = ["NL", "JP", "BR", "CH", "SE", "MX", "SG", "BE", "AT", "PL", "IE", "ZA", "NZ", "KR"]
+_NATIONAL_REGIONS = ["US", "GB", "DE", "FR", "IN", "ES", "IT", "AU", "CA", "JP", "NL", "KR", "BR", "CN"]
+_INTERNATIONAL_ONLY = ["JP", "BR", "CH", "SE", "MX", "SG", "BE", "AT", "PL", "IE", "ZA", "NZ", "KR", "PT", "AR"]
 _PHONE_TYPES = [phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE]
 
 
@@ -131,10 +132,20 @@ def phone(rng: random.Random) -> tuple[str, str]:
         if region == "IN" and str(number.national_number)[0] in "6789":
             digits = str(number.national_number)
             styles["in_mobile"] = lambda: f"{digits[:5]} {digits[5:]}"
+        if region in ("US", "CA"):  # any area code, assigned or not
+            a, b, c = rng.randint(200, 999), rng.randint(200, 999), rng.randint(0, 9999)
+            styles["nanp_any_area"] = lambda: rng.choice(
+                [f"({a}) {b}-{c:04d}", f"{a}-{b}-{c:04d}", f"({a}){b}-{c:04d}"])
+    international["intl_mixed"] = lambda: re.sub(r"(?<=\d) (?=\d)", lambda _: rng.choice(["-", " ", "."]), intl)
     if not styles or rng.random() < 0.5:  # half national styles, half international ones
         styles = international
     style = rng.choice(sorted(styles))
-    return styles[style](), style
+    text = styles[style]()
+    if rng.random() < 0.08:
+        text += rng.choice(
+            [f" ext. {rng.randint(1, 9999)}", f"x{rng.randint(10, 999)}", f" extension {rng.randint(1, 99)}"])
+        style += "_ext"
+    return text, style
 
 
 def _luhn_complete(prefix_and_body: str) -> str:
@@ -151,12 +162,20 @@ def _luhn_complete(prefix_and_body: str) -> str:
 
 _CARD_BRANDS = [  # (prefixes, length, grouping)
     (["4"], 16, (4, 4, 4, 4)),  # Visa
+    (["4"], 13, (4, 4, 5)),
+    (["4"], 19, (4, 4, 4, 4, 3)),
     (["51", "52", "53", "54", "55"], 16, (4, 4, 4, 4)),  # Mastercard
     (["2221", "2500", "2720"], 16, (4, 4, 4, 4)),  # Mastercard 2-series
     (["34", "37"], 15, (4, 6, 5)),  # American Express
     (["6011", "65"], 16, (4, 4, 4, 4)),  # Discover
+    (["6011", "644"], 19, (4, 4, 4, 4, 3)),
     (["35"], 16, (4, 4, 4, 4)),  # JCB
+    (["2131", "1800"], 15, (4, 4, 4, 3)),
     (["36"], 14, (4, 6, 4)),  # Diners Club
+    (["5018", "6304", "6759"], 12, (4, 4, 4)),  # Maestro
+    (["5020", "6763"], 15, (4, 4, 4, 3)),
+    (["5038", "6761"], 18, (4, 4, 4, 4, 2)),
+    (["62"], 17, (4, 4, 4, 4, 1)),  # UnionPay
 ]
 
 
@@ -167,7 +186,7 @@ def credit_card(rng: random.Random) -> tuple[str, str]:
     number = _luhn_complete(body)
     style = rng.choice(["compact", "spaces", "dashes"])
     if style == "compact":
-        return number, style
+        return number, "compact12" if length == 12 else style
     groups, i = [], 0
     for size in grouping:
         groups.append(number[i:i + size])
@@ -403,9 +422,29 @@ def _postal(rng: random.Random) -> str:
                        f"D-{rng.randint(10000, 99999)}"])
 
 
+def _labelled(rng: random.Random) -> str:
+    """Numbers shaped like PII with the label that says what they are: versions like IPv4 addresses, parcel
+    numbers, company ids (EIN, SIRET/SIREN), amounts with thousands separators, IMEIs, EANs."""
+    siren = _luhn_complete("".join(str(rng.randint(0, 9)) for _ in range(8)))
+    siret = _luhn_complete(siren + f"{rng.randint(1, 999):04d}")
+    parcel = "94" + "".join(str(rng.randint(0, 9)) for _ in range(20))
+    amount = f"{rng.randint(100, 999)}.{rng.randint(0, 999):03d}.{rng.randint(0, 999):03d}"
+    return rng.choice([
+        f"Firmware {rng.randint(1, 20)}.{rng.randint(0, 99)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+        f"kernel version {rng.randint(2, 10)}.{rng.randint(0, 30)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+        f"shipment {' '.join(parcel[i:i + 4] for i in range(0, 22, 4))}", f"USPS tracking {parcel}",
+        f"EIN {rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}", f"employer id {rng.randint(10, 99)}-"
+        f"{rng.randint(1000000, 9999999)}", f"SIRET {siret}", f"SIRET {siret[:3]} {siret[3:6]} {siret[6:9]} "
+        f"{siret[9:]}", f"SIREN {siren[:3]} {siren[3:6]} {siren[6:]}", f"{amount} Einwohner", f"Umsatz: {amount}",
+        f"{amount},{rng.randint(10, 99)} €", f"{rng.randint(100, 999)} {rng.randint(100, 999)} "
+        f"{rng.randint(100, 999)} euros", f"IMEI {_luhn_complete('35' + str(rng.randint(10**11, 10**12 - 1)))}",
+        f"EAN {_luhn_complete('40' + str(rng.randint(10**9, 10**10 - 1)))}",
+    ])
+
+
 DISTRACTOR_GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "date": _date, "timestamp": _timestamp, "price": _price, "number": _number, "order_id": _order_id,
-    "version": _version, "identifier": _identifier, "code": _code, "postal": _postal,
+    "version": _version, "identifier": _identifier, "code": _code, "postal": _postal, "labelled": _labelled,
 }
 
 # ------------------------------------------------------------------------------------------------ templates
@@ -431,19 +470,24 @@ _TEMPLATES = [
     "{D} {D} {P} {D}",
     "tool_call(arguments={{'value': '{P}', 'limit': {D}}})",
     "我的信息是 {P}\uff0c订单 {D}\u3002",  # fullwidth comma and full stop
+    "用户{P}已于{D}登录\u3002",  # Chinese and Japanese with no spaces around values
+    "連絡先は{P}です\u3002参照{D}",
+    "値は{P}でした",
 ]
 _PII_CONTEXT = {
     "EMAIL_ADDRESS": ["email me at {P}", "Email: {P}", "reply-to {P} (cc {D})"],
     "PHONE_NUMBER": ["call me on {P} after {D}", "Phone: {P}", "my mobile number is {P}, order {D}",
-                     "tel. {P}", "You can call {P} or text me, ref {D}."],
-    "CREDIT_CARD": ["card number {P}, expires {D}", "Pay with {P}", "Visa: {P}"],
+                     "tel. {P}", "You can call {P} or text me, ref {D}.", "phone_number={P} ts={D}",
+                     "Meine Handynummer: {P}", "联系电话{P}\u3002", "携帯は{P}です"],
+    "CREDIT_CARD": ["card number {P}, expires {D}", "Pay with card {P}", "Visa: {P}", "カード番号{P}で"],
     "IBAN_CODE": ["IBAN: {P}", "wire {D} to {P}", "Kontonummer (IBAN) {P}"],
     "IP_ADDRESS": ["request from {P} at {D}", "client ip={P} status {D}", "ssh admin@{P} -p 22"],
-    "US_SSN": ["SSN: {P}", "my social security number is {P}", "ssn {P} on form {D}"],
+    "US_SSN": ["SSN: {P}", "my social security number is {P}", "ssn {P} on form {D}",
+               "social_security_number: {P}", "<taxpayerSSN>{P}</taxpayerSSN>"],
     "CRYPTO": ["send 0.5 BTC to {P}", "wallet {P}", "bitcoin address: {P} (fee {D})"],
 }
 # Styles that are only PII given a context word; they appear only in the context templates above.
-CONTEXT_ONLY_STYLES = {("PHONE_NUMBER", "bare_national"), ("US_SSN", "bare")}
+CONTEXT_ONLY_STYLES = {("PHONE_NUMBER", "bare_national"), ("US_SSN", "bare"), ("CREDIT_CARD", "compact12")}
 _DISTRACTOR_ONLY = [
     "Order {D} shipped on {D}; total {D}.",
     "Build {D} took {D} at {D}.",

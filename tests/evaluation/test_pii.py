@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 HAS_NER_MODEL = ner_model_package() is not None
 needs_ner_model = pytest.mark.skipif(not HAS_NER_MODEL, reason="no spaCy English model package installed")
 
-# Every instance of these must be gone after redaction; phone numbers at least 95%.
+# Every instance of these must be gone after redaction; phone numbers at least 99%.
 MUST_ALL = ("EMAIL_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN", "CRYPTO")
 
 
@@ -77,10 +77,10 @@ def test_corpus_recall_and_precision(redactor: PiiRedactor) -> None:
     assert not leaked, leaked[:20]
     for kind in MUST_ALL:
         assert total[kind] >= 300, (kind, total[kind])
-    assert caught["PHONE_NUMBER"] / total["PHONE_NUMBER"] >= 0.95, (caught["PHONE_NUMBER"], total["PHONE_NUMBER"])
+    assert caught["PHONE_NUMBER"] / total["PHONE_NUMBER"] >= 0.99, (caught["PHONE_NUMBER"], total["PHONE_NUMBER"])
     # Precision: ordinary numbers, dates, prices, ids, versions, timestamps, hashes and code stay as they are.
     assert distractors > 3000
-    assert touched / distractors <= 0.01, (touched, distractors)
+    assert touched / distractors <= 0.005, (touched, distractors)
 
 
 def test_pure_distractor_text_is_untouched(redactor: PiiRedactor) -> None:
@@ -213,7 +213,11 @@ def test_threshold() -> None:
     assert PiiRedactor(PiiOptions(score_threshold=0.9, use_ner=False)).redact(text)[1] == {"EMAIL_ADDRESS": 1}
     assert PiiRedactor(PiiOptions(score_threshold=0.6, use_ner=False)).redact("ref 219-09-9999")[1] == {}
     assert PiiRedactor(PiiOptions(score_threshold=0.5, use_ner=False)).redact("ref 219-09-9999")[1] == {"US_SSN": 1}
-    assert PiiRedactor(PiiOptions(score_threshold=0.0, use_ner=False)).redact("ref 219099999")[1] == {"US_SSN": 1}
+    # A bare 9-digit run is a very weak SSN (0.05) and, valid in Poland, a bare phone number (0.4): one redaction,
+    # typed after the higher score, and only at a threshold that low.
+    assert PiiRedactor(PiiOptions(score_threshold=0.0, use_ner=False)).redact("ref 219099999")[1] == {
+        "PHONE_NUMBER": 1}
+    assert PiiRedactor(PiiOptions(score_threshold=0.45, use_ner=False)).redact("ref 219099999")[1] == {}
 
 
 def test_entities_subset() -> None:
@@ -299,7 +303,7 @@ def test_non_ascii(redactor: PiiRedactor) -> None:
 
 
 def test_one_megabyte_text_is_redacted_in_full(redactor: PiiRedactor) -> None:
-    from llmotel.evaluation import pii
+    from llmotel.evaluation.pii import windows
 
     rng = random.Random(5)
     words = ["the", "of", "report", "revenue", "grew", "quarter", "team", "pilot", "region", "12%", "3.4",
@@ -315,10 +319,12 @@ def test_one_megabyte_text_is_redacted_in_full(redactor: PiiRedactor) -> None:
         parts.extend([chunk, value])
         size += len(chunk) + len(value) + 2
     text = " ".join(parts)
-    # Put PII right across the chunk borders too.
-    for border in range(pii._CHUNK, len(text) - 100, pii._CHUNK):
+    # Put PII right across the chunk borders too (at the last space before, so as not to split another value).
+    for border in range(windows.CHUNK, len(text) - 100, windows.CHUNK):
         email = f"border{border}@example.com"
-        text = text[:border - 10] + f" {email} " + text[border - 10:]
+        at = text.rfind(" ", 0, border - 5)
+        assert border - at < len(email)
+        text = text[:at] + f" {email}" + text[at:]
         values.append(email)
     redacted, counts = redactor.redact(text)
     assert len(text) > 1_000_000
