@@ -267,3 +267,20 @@ def test_llmotel_run_says_nothing_in_pythons_without_llmotel(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "child ok"
     assert "llmotel" not in result.stdout + result.stderr
+
+
+def test_json_keys_are_context_for_the_values_under_them(otlp_receiver, openai_client):
+    """Item 17: a bare digit run is a phone number or an SSN because of the key it sits under, inside a span too."""
+    enable_to(otlp_receiver, redact_pii=True)
+    arguments = json.dumps({"phone": "07186788066", "social_security_number": "138867055", "order": "4021"})
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[
+        {"role": "user", "content": "update my record"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "update", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "done"},
+    ])
+    with llmotel.task("crm"):
+        llmotel.annotate(metadata={"mobile_phone": "07186788066"})
+    raw = exported_bytes(otlp_receiver, 2)
+    assert_absent(raw, "07186788066", "138867055")
+    assert b"4021" in raw  # an order number is not personal data
