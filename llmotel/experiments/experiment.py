@@ -179,6 +179,11 @@ class Experiment:
             self._store = Store(self._store_location)  # type: ignore[arg-type]
         return self._store
 
+    def use_store(self, store: Store | str | None) -> None:
+        """Store this experiment's runs in ``store`` (a :class:`Store`, a path or a URL) from now on."""
+        self._store_location = store
+        self._store = store if isinstance(store, Store) else None
+
     def _evaluators(self) -> list[Any]:
         if self._built is None:
             from llmotel import _setup

@@ -201,6 +201,12 @@ class Store:
             experiments = self.t.experiments
             return str(conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name)).scalar_one())
 
+    def experiment(self, name: str) -> dict[str, Any]:
+        sa = _sa()
+        with self.reading() as conn:
+            row = conn.execute(sa.select(self.t.experiments).where(self.t.experiments.c.name == name)).mappings().first()
+        return dict(row) if row is not None else {}
+
     def save_dataset_records(self, version: str, records: Iterable[tuple[int, Any]]) -> None:
         """Keep a dataset version's records (once per version)."""
         sa = _sa()
@@ -317,6 +323,13 @@ class Store:
                                                self.t.evaluations.c.position.between(first, last))
                 .order_by(self.t.evaluations.c.position, self.t.evaluations.c.iteration)).mappings().all()
         return [dict(r) for r in results], [dict(v) for v in values]
+
+    def value_names(self, run_id: str) -> list[str]:
+        """The names of a run's evaluator and metric values, sorted."""
+        sa, evaluations = _sa(), self.t.evaluations
+        with self.reading() as conn:
+            return sorted(conn.execute(sa.select(evaluations.c.name).where(evaluations.c.run_id == run_id)
+                                       .distinct()).scalars())
 
     def write_aggregates(self, run_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
