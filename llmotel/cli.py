@@ -1,5 +1,5 @@
 """The ``llmotel`` command: ``run`` a program with tracing enabled, run the ``demo``, run and inspect
-``experiment``\ s (``llmotel experiment run FILE.py``, ``llmotel experiments list|show|export|import``)."""
+experiments (``llmotel experiment run FILE.py``, ``llmotel experiments list|show|export|import``)."""
 
 from __future__ import annotations
 

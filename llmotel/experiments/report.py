@@ -33,9 +33,9 @@ def fmt(value: Any, width: int = _CELL) -> str:
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     cells = [[fmt(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -129,8 +129,9 @@ def run_report(result: ExperimentResult, record_limit: int = 20) -> str:
         f"dataset {run['dataset_name'] or '-'} version {run['dataset_version'] or '-'}  records {run['records_total']}"
         f" x runs {run['iterations']}: done {run['results_done']}/{total}, errors {run['results_failed']}",
         f"tokens in {run['input_tokens']} out {run['output_tokens']}",
-        f"git {git.get('branch') or '-'} {str(git.get('commit') or '-')[:12]}" + (" (dirty)" if git.get("dirty") else "")
-        + f"  host {meta.get('host') or '-'}  " + " ".join(f"{k} {v}" for k, v in versions.items() if v),
+        f"git {git.get('branch') or '-'} {str(git.get('commit') or '-')[:12]}"
+        + (" (dirty)" if git.get("dirty") else "") + f"  host {meta.get('host') or '-'}  "
+        + " ".join(f"{k} {v}" for k, v in versions.items() if v),
     ]
     if run["config"]:
         head.append(f"config {fmt(run['config'], 200)}")

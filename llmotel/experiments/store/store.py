@@ -202,9 +202,9 @@ class Store:
             return str(conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name)).scalar_one())
 
     def experiment(self, name: str) -> dict[str, Any]:
-        sa = _sa()
+        sa, experiments = _sa(), self.t.experiments
         with self.reading() as conn:
-            row = conn.execute(sa.select(self.t.experiments).where(self.t.experiments.c.name == name)).mappings().first()
+            row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).mappings().first()
         return dict(row) if row is not None else {}
 
     def save_dataset_records(self, version: str, records: Iterable[tuple[int, Any]]) -> None:
