@@ -75,9 +75,10 @@ def _dumps(value: Any) -> str:
 
 
 class Store:
-    """The experiment store at ``location`` (see :func:`store_url`); migrated to the current schema on open."""
+    """The experiment store at ``location`` (see :func:`store_url`); migrated to the current schema on open
+    (``migrate=False`` leaves that to :meth:`migrate`)."""
 
-    def __init__(self, location: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, location: str | os.PathLike[str] | None = None, migrate: bool = True) -> None:
         sa = _sa()
         from llmotel.experiments.store import schema
 
@@ -96,7 +97,8 @@ class Store:
         if self.is_sqlite:
             self._sqlite_events()
         try:
-            self.migrate()
+            if migrate:
+                self.migrate()
         except ConfigurationError:
             raise
         except Exception as exc:
