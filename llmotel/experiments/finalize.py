@@ -80,7 +80,7 @@ def finalize(
     outcome = {o.metric: ObjectiveResult(o) for o in record_objectives}
     for start in range(0, len(selection), _SLICE):
         chunk = selection[start:start + _SLICE]
-        results, values = store.results_between(run_id, chunk[0][0], chunk[-1][0])
+        results, values = store.measures_between(run_id, chunk[0][0], chunk[-1][0])
         results_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
         values_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in results:

@@ -142,7 +142,7 @@ def run_report(result: ExperimentResult, record_limit: int = 20) -> str:
         parts.append("Objectives\n" + objectives_table(result))
     if run["kind"] == "dataset":
         names = [n for n in result.summary_details if n not in MEASURES] + ["latency_s"]
-        records = []
+        records: list[RecordResult] = []
         for record in result.iter_records():
             if len(records) >= record_limit:
                 break

@@ -224,43 +224,63 @@ class Engine:
         context = contextvars.copy_context()
         return await loop.run_in_executor(self._pool, functools.partial(context.run, fn, *args))
 
-    async def _run_task(self, record: Record) -> tuple[Any, BaseException | None, int, float]:
+    def _case(self, record: Record, output: Any, calls: tracing.TraceCalls) -> Case:
+        return Case(record, output, [*calls.calls], self.s.context_fields, self.s.question_field)
+
+    def _attempt_sync(self, record: Record, calls: tracing.TraceCalls
+                      ) -> tuple[Any, BaseException | None, float, list[MetricValue] | None]:
+        """One call of a sync task and, when it succeeds, the sync evaluators: on one pool thread, one hop."""
+        started = time.perf_counter()
+        try:
+            output = self.s.task(record, self.s.config)
+        except Exception as exc:
+            return None, exc, time.perf_counter() - started, None
+        latency = time.perf_counter() - started
+        if inspect.isawaitable(output):  # a sync callable that returned a coroutine: the loop awaits it
+            return output, None, latency, None
+        return output, None, latency, self._sync_values(self._case(record, output, calls))
+
+    async def _run_task(self, record: Record, calls: tracing.TraceCalls
+                        ) -> tuple[Any, BaseException | None, int, float, list[MetricValue] | None]:
+        """The task with retries after a provider's 429; sync evaluators' values when they ran with it."""
         attempt = 0
         while True:
             attempt += 1
+            values = None
             started = time.perf_counter()
             try:
                 if self.s.task.is_async:
-                    output = await self.s.task(record, self.s.config)
+                    output, error = await self.s.task(record, self.s.config), None
                 else:
-                    output = await self._call(self.s.task, record, self.s.config)
+                    output, error, latency, values = await self._call(self._attempt_sync, record, calls)
                     if inspect.isawaitable(output):
                         output = await output
-                return output, None, attempt, time.perf_counter() - started
+                        values = None
             except Exception as exc:
-                elapsed = time.perf_counter() - started
-                delay = retry_delay(exc, attempt) if attempt <= self.s.max_retries else None
-                if delay is None:
-                    return None, exc, attempt, elapsed
-                logger.info("llmotel: record %s hit a rate limit; retrying in %.1f s", record.id, delay)
-                await asyncio.sleep(delay)
+                output, error = None, exc
+            if error is None:
+                return output, None, attempt, time.perf_counter() - started if values is None else latency, values
+            delay = retry_delay(error, attempt) if attempt <= self.s.max_retries else None
+            if delay is None:
+                return None, error, attempt, time.perf_counter() - started, None
+            logger.info("llmotel: record %s hit a rate limit; retrying in %.1f s", record.id, delay)
+            await asyncio.sleep(delay)
 
-    async def _evaluate(self, case: Case) -> list[MetricValue]:
-        values: list[MetricValue] = []
-        for evaluator in self._inline:
-            values += self._guarded(evaluator, case)
+    async def _evaluate(self, case: Case, sync_values: list[MetricValue] | None) -> list[MetricValue]:
+        """Every evaluator's values; the sync ones' are ``sync_values`` when they already ran with the task."""
+        values = sync_values if sync_values is not None else []
         pending: list[Awaitable[list[MetricValue]]] = [self._guarded_async(e, case) for e in self._async]
-        if self._threaded:
-            pending.append(self._call(self._threaded_values, case))
+        if sync_values is None and (self._inline or self._threaded):
+            values += [v for e in self._inline for v in self._guarded(e, case)]
+            if self._threaded:
+                pending.append(self._call(self._sync_values, case, False))
         for group in await asyncio.gather(*pending):
             values += group
         return values
 
-    def _threaded_values(self, case: Case) -> list[MetricValue]:
-        out: list[MetricValue] = []
-        for evaluator in self._threaded:
-            out += self._guarded(evaluator, case)
-        return out
+    def _sync_values(self, case: Case, inline: bool = True) -> list[MetricValue]:
+        evaluators = [*self._inline, *self._threaded] if inline else self._threaded
+        return [v for e in evaluators for v in self._guarded(e, case)]
 
     def _guarded(self, evaluator: Evaluatorish, case: Case) -> list[MetricValue]:
         try:
@@ -296,10 +316,9 @@ class Engine:
             with tracing.current(span):
                 listening = metric_listener.set(functools.partial(log_metric, metrics))
                 try:
-                    output, error, attempts, latency = await self._run_task(record)
+                    output, error, attempts, latency, sync_values = await self._run_task(record, calls)
                     if error is None:
-                        case = Case(record, output, [*calls.calls], s.context_fields, s.question_field)
-                        values = await self._evaluate(case)
+                        values = await self._evaluate(self._case(record, output, calls), sync_values)
                 finally:
                     metric_listener.reset(listening)
         except asyncio.CancelledError:

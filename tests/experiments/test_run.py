@@ -241,7 +241,8 @@ def test_sample_and_record_selection(sqlite_store):
     experiment = llmotel.experiment("select", lambda i: i, dataset, store=sqlite_store)
     sampled = experiment.run(sample_size=5, seed=7)
     assert len(sampled.records) == 5 and sampled.run["records_total"] == 5
-    assert [r.record_id for r in sampled.records] == [r.record_id for r in experiment.run(sample_size=5, seed=7).records]
+    again = experiment.run(sample_size=5, seed=7)
+    assert [r.record_id for r in sampled.records] == [r.record_id for r in again.records]
     chosen = experiment.run(record_ids=["r3", "r1"], runs=2)
     assert [r.record_id for r in chosen.records] == ["r1", "r3"] and chosen.records[0].outputs == [1, 1]
     with pytest.raises(llmotel.DatasetError, match="no record 'nope'"):

@@ -97,7 +97,7 @@ def test_two_processes_write_one_store_at_once(tmp_path, store_url):
 def test_a_killed_run_loses_only_the_records_in_flight(tmp_path, store_url):
     experiment_file = write_experiment(tmp_path)
     task_log = tmp_path / "tasks.log"
-    env = environment(RECORDS="400", SLEEP="0.01", TASK_LOG=str(task_log))
+    env = environment(RECORDS="400", SLEEP="0.05", TASK_LOG=str(task_log))
     process = subprocess.Popen(
         llmotel_command("experiment", "run", f"{experiment_file}:numbers", "--jobs", "4", "--store", store_url,
                         "--no-progress"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,7 +118,8 @@ def test_a_killed_run_loses_only_the_records_in_flight(tmp_path, store_url):
     kept = {r for r, _ in store.finished_units(run["id"])}
     finished = set(task_log.read_text().split())
     assert kept <= finished
-    assert len(finished - kept) <= 2 * 4, "more than the records in flight were lost"
+    # in flight: 4 running (jobs) and those finished within the last commit interval (0.05 s: at most 4 + 1 here)
+    assert len(finished - kept) <= 4 + 5 + 1, "more than the records in flight were lost"
     resumed = cli("experiment", "resume", run["id"], "--store", store_url, "--no-progress", env=env)
     assert resumed.returncode == 0, resumed.stderr
     result = ExperimentResult(store, run["id"])

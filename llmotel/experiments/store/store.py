@@ -83,6 +83,7 @@ class Store:
         from llmotel.experiments.store import schema
 
         self.t = schema
+        self._inserts: dict[tuple[str, bool], tuple[str, list[str], frozenset[str]]] = {}
         self.url = store_url(location)
         self.is_sqlite = self.url.startswith("sqlite")
         options: dict[str, Any] = {"json_serializer": _dumps}
@@ -183,6 +184,31 @@ class Store:
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
+    @property
+    def _mark(self) -> str:
+        return "?" if self.is_sqlite else "%s"
+
+    def _insert(self, conn: Any, table: Any, rows: Sequence[Mapping[str, Any]], ignore: bool = False) -> None:
+        """``executemany`` straight to the driver: SQLAlchemy's per-row processing was most of a write's cost."""
+        if not rows:
+            return
+        key = (table.name, ignore)
+        prepared = self._inserts.get(key)
+        if prepared is None:
+            sa = _sa()
+            columns = [c.name for c in table.columns]
+            json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, sa.JSON))
+            marks = ", ".join(f"{self._mark}::json" if c in json_columns and not self.is_sqlite else self._mark
+                              for c in columns)
+            verb = "INSERT OR IGNORE INTO" if ignore and self.is_sqlite else "INSERT INTO"
+            tail = " ON CONFLICT DO NOTHING" if ignore and not self.is_sqlite else ""
+            sql = f"{verb} {table.name} ({', '.join(columns)}) VALUES ({marks}){tail}"
+            prepared = self._inserts[key] = (sql, columns, json_columns)
+        sql, columns, json_columns = prepared
+        conn.exec_driver_sql(sql, [
+            tuple(_dumps(row[c]) if c in json_columns and row.get(c) is not None else row.get(c) for c in columns)
+            for row in rows])
+
     def _insert_ignore(self, table: Any) -> Any:
         from sqlalchemy.dialects import postgresql, sqlite
 
@@ -220,16 +246,16 @@ class Store:
         rows = ({"dataset_version": version, "record_id": r.id, "position": p, "input_data": jsonable(r.input_data),
                  "expected_output": jsonable(r.expected_output), "metadata": jsonable(dict(r.metadata))}
                 for p, r in records)
-        for batch in _batches(rows, _BATCH):
+        for batch in _batches(rows, 5000):
             with self.writing() as conn:
-                conn.execute(self._insert_ignore(self.t.dataset_records), batch)
+                self._insert(conn, self.t.dataset_records, batch, ignore=True)
 
     def create_run(self, row: Mapping[str, Any], record_ids: Sequence[tuple[int, str]] = ()) -> None:
         with self.writing() as conn:
             conn.execute(_sa().insert(self.t.runs).values(**row))
         for batch in _batches(({"run_id": row["id"], "position": p, "record_id": r} for p, r in record_ids), 5000):
             with self.writing() as conn:
-                conn.execute(_sa().insert(self.t.run_records), batch)
+                self._insert(conn, self.t.run_records, batch)
 
     def update_run(self, run_id: str, **values: Any) -> None:
         with self.writing() as conn:
@@ -276,7 +302,6 @@ class Store:
 
     def write_units(self, run_id: str, units: Sequence[Any]) -> None:
         """Results, their evaluations and run-log entries of finished record x runs, in one transaction."""
-        sa = _sa()
         result_rows, value_rows, log_rows = [], [], []
         done = failed = input_tokens = output_tokens = 0
         for u in units:
@@ -301,16 +326,15 @@ class Store:
                 })
             log_rows += [{"run_id": run_id, "seq": seq, "kind": kind, "entry": jsonable(entry)}
                          for seq, kind, entry in u.log]
+        mark = self._mark
         with self.writing() as conn:
-            conn.execute(sa.insert(self.t.results), result_rows)
-            if value_rows:
-                conn.execute(sa.insert(self.t.evaluations), value_rows)
-            if log_rows:
-                conn.execute(sa.insert(self.t.run_log), log_rows)
-            conn.execute(sa.update(self.t.runs).where(self.t.runs.c.id == run_id).values(
-                results_done=self.t.runs.c.results_done + done, results_failed=self.t.runs.c.results_failed + failed,
-                input_tokens=self.t.runs.c.input_tokens + input_tokens,
-                output_tokens=self.t.runs.c.output_tokens + output_tokens))
+            self._insert(conn, self.t.results, result_rows)
+            self._insert(conn, self.t.evaluations, value_rows)
+            self._insert(conn, self.t.run_log, log_rows)
+            conn.exec_driver_sql(
+                f"UPDATE runs SET results_done = results_done + {mark}, results_failed = results_failed + {mark}, "
+                f"input_tokens = input_tokens + {mark}, output_tokens = output_tokens + {mark} WHERE id = {mark}",
+                (done, failed, input_tokens, output_tokens, run_id))
 
     def results_between(self, run_id: str, first: int, last: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Results and evaluations of the records at positions ``first..last``, in position and run order."""
@@ -326,6 +350,21 @@ class Store:
                 .order_by(self.t.evaluations.c.position, self.t.evaluations.c.iteration)).mappings().all()
         return [dict(r) for r in results], [dict(v) for v in values]
 
+    def measures_between(self, run_id: str, first: int, last: int
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Like :meth:`results_between`, only the columns aggregation needs (no outputs, reasoning or details)."""
+        sa, results, values = _sa(), self.t.results, self.t.evaluations
+        with self.reading() as conn:
+            result_rows = conn.execute(
+                sa.select(results.c.record_id, results.c.iteration, results.c.status, results.c.latency_s,
+                          results.c.input_tokens, results.c.output_tokens)
+                .where(results.c.run_id == run_id, results.c.position.between(first, last))).mappings().all()
+            value_rows = conn.execute(
+                sa.select(values.c.record_id, values.c.iteration, values.c.name, values.c.value, values.c.error_type)
+                .where(values.c.run_id == run_id, values.c.position.between(first, last))
+                .order_by(values.c.position, values.c.iteration)).mappings().all()
+        return [dict(r) for r in result_rows], [dict(v) for v in value_rows]
+
     def value_names(self, run_id: str) -> list[str]:
         """The names of a run's evaluator and metric values, sorted."""
         sa, evaluations = _sa(), self.t.evaluations
@@ -336,7 +375,7 @@ class Store:
     def write_aggregates(self, run_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             with self.writing() as conn:
-                conn.execute(_sa().insert(self.t.record_aggregates), [{"run_id": run_id, **r} for r in rows])
+                self._insert(conn, self.t.record_aggregates, [{"run_id": run_id, **r} for r in rows])
 
     def clear_aggregates(self, run_id: str) -> None:
         with self.writing() as conn:
