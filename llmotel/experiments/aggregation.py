@@ -84,7 +84,10 @@ def aggregate_record(values: Sequence[Any], variance_threshold: float = DEFAULT_
         return RecordAggregate(CATEGORICAL, mode(str(v) if not isinstance(v, str) else v for v in present),
                                len(present))
     numbers = [float(v) for v in present]
-    centre, spread = mean(numbers), pstdev(numbers)
+    if len(numbers) == 1:  # one run (the common case): nothing to average
+        centre, spread = numbers[0], 0.0
+    else:
+        centre, spread = mean(numbers), pstdev(numbers)
     high = len(numbers) > 1 and is_high_variance(centre, spread, variance_threshold)
     if kind == BOOLEAN:
         return RecordAggregate(BOOLEAN, centre, len(numbers), spread, high, all(present), any(present))

@@ -352,18 +352,20 @@ class Store:
 
     def measures_between(self, run_id: str, first: int, last: int
                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Like :meth:`results_between`, only the columns aggregation needs (no outputs, reasoning or details)."""
-        sa, results, values = _sa(), self.t.results, self.t.evaluations
+        """Like :meth:`results_between`, only the columns aggregation needs (no outputs, reasoning or details),
+        read straight from the driver."""
+        m = self._mark
+        result_columns = ("record_id", "iteration", "status", "latency_s", "input_tokens", "output_tokens")
+        value_columns = ("record_id", "iteration", "name", "value", "error_type")
+        where = f"WHERE run_id = {m} AND position BETWEEN {m} AND {m}"
         with self.reading() as conn:
-            result_rows = conn.execute(
-                sa.select(results.c.record_id, results.c.iteration, results.c.status, results.c.latency_s,
-                          results.c.input_tokens, results.c.output_tokens)
-                .where(results.c.run_id == run_id, results.c.position.between(first, last))).mappings().all()
-            value_rows = conn.execute(
-                sa.select(values.c.record_id, values.c.iteration, values.c.name, values.c.value, values.c.error_type)
-                .where(values.c.run_id == run_id, values.c.position.between(first, last))
-                .order_by(values.c.position, values.c.iteration)).mappings().all()
-        return [dict(r) for r in result_rows], [dict(v) for v in value_rows]
+            results = conn.exec_driver_sql(f"SELECT {', '.join(result_columns)} FROM results {where}",
+                                           (run_id, first, last)).fetchall()
+            values = conn.exec_driver_sql(f"SELECT {', '.join(value_columns)} FROM evaluations {where} "
+                                          "ORDER BY position, iteration", (run_id, first, last)).fetchall()
+        return ([dict(zip(result_columns, r, strict=True)) for r in results],
+                [{"record_id": r, "iteration": i, "name": n, "value": _json_value(v), "error_type": e}
+                 for r, i, n, v, e in values])
 
     def value_names(self, run_id: str) -> list[str]:
         """The names of a run's evaluator and metric values, sorted."""
@@ -447,6 +449,12 @@ class Store:
             for table in (t.run_log, t.record_aggregates, t.evaluations, t.results, t.run_records):
                 conn.execute(sa.delete(table).where(table.c.run_id == run_id))
             conn.execute(sa.delete(self.t.runs).where(self.t.runs.c.id == run_id))
+
+
+def _json_value(raw: Any) -> Any:
+    """A JSON column's value as the driver returns it: psycopg decodes json itself; SQLite gives the text, or a
+    number (a JSON column has numeric affinity there, so ``1.5`` comes back as a float)."""
+    return json.loads(raw) if isinstance(raw, str) else raw
 
 
 def _batches(rows: Iterator[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
