@@ -23,14 +23,14 @@ def test_readme_examples_run(fake_provider, monkeypatch, tmp_path):
     llmotel.enable(exporter="none", console=False)
     dataset_run, plain_code = experiment_examples()
     namespace: dict = {}
-    exec(compile(dataset_run, "README: experiment", "exec"), namespace)  # noqa: S102 - the README's own code
+    exec(compile(dataset_run, "README: experiment", "exec"), namespace)
     result = namespace["result"]
     assert result.status == "completed" and result.run["results_done"] == 2 * 5
     assert set(result.summary) >= {"exact_match", "overlap", "accuracy", "latency_s"}
     assert result.records[0].outputs == ["Echo: Capital of France? The city only."] * 5  # the fake echoes
     assert not result.passed  # an echo is not a capital
     assert result.records[0].details["correctness"][0]["error_type"] == "JudgeOutputError"  # an echo is no verdict
-    exec(compile(plain_code, "README: plain code", "exec"), namespace)  # noqa: S102
+    exec(compile(plain_code, "README: plain code", "exec"), namespace)
     assert namespace["exp"].last_result.metrics == {"is_polite": 1.0}
     assert len(namespace["runs"]) == 10
     kinds = [e["kind"] for e in namespace["runs"][0].log()]
