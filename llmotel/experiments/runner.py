@@ -174,6 +174,7 @@ class Engine:
         self.progress = progress
         self.collector = tracing.collector()
         self.keep_content = tracing.capture_content()
+        self._cut = tracing.truncator()
         self.interrupted = False
         self.error: BaseException | None = None
         self._stop = False
@@ -336,7 +337,7 @@ class Engine:
             llm_calls=calls.count, trace_id=trace_hex, span_id=span_hex, started_at=started_at, values=values,
             log=self.run_log.new_entries(calls.calls),
         )
-        finish_span(span, unit, record.input_data, error, self.keep_content, self._keeps_reasoning)
+        finish_span(span, unit, record.input_data, error, self.keep_content, self._keeps_reasoning, self._cut)
         if error is not None:
             self._fail_fast(error)
         if self.sink.full():
@@ -361,16 +362,16 @@ class Engine:
         return out
 
 def finish_span(span: Any, unit: UnitResult, input_data: Any, error: BaseException | None, keep_content: bool,
-                keeps_reasoning: Mapping[str, bool]) -> None:
+                keeps_reasoning: Mapping[str, bool], cut: Any = None) -> None:
     """Usage, input/output (with content capture on), error and one evaluation event per value; then end it."""
     span.set_attribute(sc.LLMOTEL_EXPERIMENT_ATTEMPTS, unit.attempts)
     span.set_attribute(sc.LLMOTEL_EXPERIMENT_INPUT_TOKENS, unit.input_tokens or 0)
     span.set_attribute(sc.LLMOTEL_EXPERIMENT_OUTPUT_TOKENS, unit.output_tokens or 0)
     if keep_content and span.is_recording():
         if input_data is not None:
-            span.set_attribute(sc.LLMOTEL_SPAN_INPUT, tracing.content_text(input_data))
+            span.set_attribute(sc.LLMOTEL_SPAN_INPUT, tracing.content_text(input_data, cut))
         if error is None and unit.output is not None:
-            span.set_attribute(sc.LLMOTEL_SPAN_OUTPUT, tracing.content_text(unit.output))
+            span.set_attribute(sc.LLMOTEL_SPAN_OUTPUT, tracing.content_text(unit.output, cut))
     if error is not None:
         tracing.fail(span, error)
     for value in unit.values:

@@ -24,7 +24,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmotel import semconv as sc
 from llmotel.content import Truncator, to_json
-from llmotel.evaluation.types import EvaluationInput
+from llmotel.evaluation.processor import result_attributes
+from llmotel.evaluation.types import EvaluationInput, EvaluationResult
+from llmotel.evaluations import evaluation_attributes
 
 #: LLM calls kept per trace for evaluators and the run log (tokens are counted for all of them)
 MAX_CALLS_PER_TRACE = 256
@@ -134,13 +136,17 @@ def capture_content() -> bool:
     return _setup.effective_settings().capture_content
 
 
-def content_text(value: Any) -> str:
-    """A value as JSON (strings as they are), cut to ``max_content_length``."""
+def truncator() -> Truncator:
+    """Cuts content to the active settings' ``max_content_length``."""
     from llmotel import _setup
 
     settings = _setup.effective_settings()
-    text = value if isinstance(value, str) else to_json(value)
-    return Truncator(settings.max_content_length, settings.max_blob_length).text(text)
+    return Truncator(settings.max_content_length, settings.max_blob_length)
+
+
+def content_text(value: Any, cut: Truncator | None = None) -> str:
+    """A value as JSON (strings as they are), cut to ``max_content_length``."""
+    return (cut or truncator()).text(value if isinstance(value, str) else to_json(value))
 
 
 def start_root(name: str, attributes: Mapping[str, Any]) -> trace.Span:
@@ -258,10 +264,6 @@ def evaluation_event(value: Any, keep_reasoning: bool) -> dict[str, Any]:
     Values of live-span checks are rendered by the evaluating processor's own function; plain values like
     ``submit_evaluation``'s. Reasoning and JSON values may quote content: kept only when ``keep_reasoning``.
     """
-    from llmotel.evaluation.processor import result_attributes
-    from llmotel.evaluation.types import EvaluationResult
-    from llmotel.evaluations import evaluation_attributes
-
     if value.error_type is not None:
         return {sc.GEN_AI_EVALUATION_NAME: value.name, sc.ERROR_TYPE: value.error_type,
                 sc.LLMOTEL_EVALUATION_SOURCE: "experiment"}

@@ -56,8 +56,10 @@ def test_capitals_three_runs_aggregated_stored_and_traced(spans, openai_client, 
         objectives=[Objective("exact_match", equals=True), Objective("overlap", at_least=0.6)],
         store=sqlite_store, metadata={"team": "search"},
     )
-    with pytest.warns(HighVarianceWarning, match="'exact_match' varies highly across runs on 1 of 2 records"):
+    with pytest.warns(HighVarianceWarning) as warned:
         result = experiment.run(jobs=1)
+    assert sorted(str(w.message).split("'")[3] for w in warned) == ["exact_match", "overlap"]
+    assert "varies highly across runs on 1 of 2 records" in str(warned[0].message)
     assert result.status == "completed"
     fr, jp = result.records
     assert fr.outputs == ["Paris", "Lyon", "Paris"] and jp.outputs == ["Tokyo"] * 3
@@ -405,3 +407,13 @@ def test_experiment_needs_a_task_and_dataset(sqlite_store):
     with pytest.raises(llmotel.ConfigurationError):
         llmotel.experiment("x", lambda d: d, CAPITALS, evaluators=[exact_match, "exact_match"],
                            store=sqlite_store).run()
+
+
+async def test_run_called_from_inside_a_running_event_loop(sqlite_store):
+    # a notebook: the loop is running, so the run goes to a loop of its own on a helper thread
+    async def answer(input_data: dict[str, Any]) -> str:
+        await asyncio.sleep(0)
+        return {"France": "Paris", "Japan": "Tokyo"}[input_data["country"]]
+
+    result = llmotel.experiment("notebook", answer, CAPITALS, evaluators=[exact_match], store=sqlite_store).run()
+    assert result.summary["exact_match"] == 1.0
