@@ -208,9 +208,10 @@ class Engine:
                 await asyncio.gather(*running)
         except asyncio.CancelledError:  # Ctrl-C: keep what finished, drop what is in flight
             self.interrupted = True
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await _cancel(running)
+        except BaseException:  # the store failed: stop the rest before reporting it
+            await _cancel(running)
+            raise
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -360,6 +361,12 @@ class Engine:
             seen.add(value.name)
             out.append(value)
         return out
+
+async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
 
 def finish_span(span: Any, unit: UnitResult, input_data: Any, error: BaseException | None, keep_content: bool,
                 keeps_reasoning: Mapping[str, bool], cut: Any = None) -> None:
