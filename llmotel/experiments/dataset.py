@@ -23,8 +23,6 @@ from llmotel.errors import DatasetError
 from llmotel.evaluation.types import EvaluationInput
 
 RECORD_KEYS = ("input_data", "expected_output", "metadata", "id")
-#: input_data keys read as the user's question when input_data is a dict and no question_field is named
-QUESTION_KEYS = ("question", "query", "input", "prompt")
 _LLM_OPERATIONS = (sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT)
 
 
