@@ -9,7 +9,7 @@ Tracing is on (llmotel enabled, spans built and handed to a no-op exporter) and 
 temporary directory, as in a real run. The overhead is the slope of wall time (and of the process's CPU time, all
 threads: steadier on a shared machine) over record count between two run sizes (fixed per-run costs cancel out)
 minus the time measured inside the task and evaluators; it includes the summary at the end of the run. Peak RSS comes
-from a child process per run size, so one size's memory cannot hide another's.
+from a child process per run size (its VmHWM), so one size's memory cannot hide another's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,19 @@ from llmotel.experiments import Dataset, exact_match
 
 
 def _enable() -> None:
-    llmotel.enable(exporter="none", console=False, metrics=False)
+    from llmotel import _setup
+
+    if _setup.current_settings() is None:
+        llmotel.enable(exporter="none", console=False, metrics=False)
+
+
+def _high_water_mark_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the parent across fork/exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 def _dataset(n: int) -> Dataset:
@@ -121,7 +132,7 @@ def scale_child(n: int, runs: int) -> dict[str, Any]:
         dataset = _dataset(n)
         experiment = llmotel.experiment("scale", answer, dataset, evaluators=[exact_match, _close], runs=runs,
                                         store=f"{tmp}/scale.db")
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = _high_water_mark_mb()
         sampler = threading.Thread(target=sample_rss, daemon=True)
         sampler.start()
         started = time.perf_counter()
@@ -133,8 +144,7 @@ def scale_child(n: int, runs: int) -> dict[str, Any]:
         size = os.path.getsize(f"{tmp}/scale.db") + sum(os.path.getsize(p) for p in Path(tmp).glob("scale.db-*"))
     tenth = samples[len(samples) // 10] if samples else 0
     return {"records": n, "runs": runs, "wall_s": round(elapsed, 1), "record_runs_per_s": round(n * runs / elapsed),
-            "rss_before_run_mb": round(before / 1024, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_before_run_mb": before, "peak_rss_mb": _high_water_mark_mb(),
             "rss_at_10pct_mb": round(tenth / 2**20, 1), "rss_at_end_mb": round(samples[-1] / 2**20, 1) if samples
             else None, "store_mb": round(size / 2**20, 1)}
 
