@@ -97,7 +97,6 @@ class FunctionEvaluator:
         self.fn = fn
         self.name = name
         self.is_async = _is_async(fn)
-        self.keeps_reasoning = False
 
     def evaluate(self, case: Case) -> list[MetricValue] | Awaitable[list[MetricValue]]:
         output = self.fn(case.record.input_data, case.output, case.record.expected_output)
@@ -116,7 +115,8 @@ class CheckEvaluator:
         self.evaluator = evaluator
         self.name: str = evaluator.name
         self.is_async = inspect.iscoroutinefunction(evaluator.evaluate)
-        self.keeps_reasoning = getattr(evaluator, "explanation_has_content", True) is False
+        #: the check declares its explanations free of user text: exported even with content capture off
+        self.safe_reasoning = getattr(evaluator, "explanation_has_content", True) is False
 
     def evaluate(self, case: Case) -> list[MetricValue] | Awaitable[list[MetricValue]]:
         output = self.evaluator.evaluate(case.evaluation_input())
@@ -133,16 +133,16 @@ class CheckEvaluator:
         results = [output] if isinstance(output, EvaluationResult) else list(output)
         if not all(isinstance(r, EvaluationResult) for r in results):
             raise TypeError(f"evaluator {self.name!r} returned {type(output).__name__}, not EvaluationResult(s)")
-        return [check_value(r) for r in results]
+        return [check_value(r, self.safe_reasoning) for r in results]
 
 
-def check_value(result: EvaluationResult) -> MetricValue:
+def check_value(result: EvaluationResult, safe_reasoning: bool = False) -> MetricValue:
     """A live-span check's result as a metric value: its score, else its label; ``skipped`` counts as no value."""
     value: Any = result.score if result.score is not None else result.label
     if result.score is None and result.label == LABEL_SKIPPED:
         value = None
     return MetricValue(result.name, value, kind_of(value), result.explanation, result.assessment,
-                       label=result.label, metadata=dict(result.metadata))
+                       label=result.label, metadata=dict(result.metadata), reasoning_is_safe=safe_reasoning)
 
 
 class PiiCheck:

@@ -507,7 +507,7 @@ class _Block:
             trace_id=self.trace_hex, span_id=self.span_hex, started_at=self.started_at, values=values,
             log=tracing.RunLog().new_entries(self.calls.calls, conversation=True),
         )
-        finish_span(self.span, unit, None, exc, tracing.capture_content(), {})
+        finish_span(self.span, unit, None, exc, tracing.capture_content())
         self.store.write_units(self.run_id, [unit])
         e = self.experiment
         summary = finalize(self.store, self.run_id, 1, e.objectives, experiment_name=e.name,

@@ -183,7 +183,6 @@ class Engine:
         self._inline = [e for e in settings.evaluators if isinstance(e, FunctionEvaluator) and _is_cheap(e)]
         self._threaded = [e for e in settings.evaluators if not e.is_async and e not in self._inline]
         self._async = [e for e in settings.evaluators if e.is_async]
-        self._keeps_reasoning = {e.name: e.keeps_reasoning for e in settings.evaluators}
 
     async def run(self, units: Iterable[tuple[int, Record, int]]) -> None:
         loop = asyncio.get_running_loop()
@@ -338,7 +337,7 @@ class Engine:
             llm_calls=calls.count, trace_id=trace_hex, span_id=span_hex, started_at=started_at, values=values,
             log=self.run_log.new_entries(calls.calls),
         )
-        finish_span(span, unit, record.input_data, error, self.keep_content, self._keeps_reasoning, self._cut)
+        finish_span(span, unit, record.input_data, error, self.keep_content, self._cut)
         if error is not None:
             self._fail_fast(error)
         if self.sink.full():
@@ -369,7 +368,7 @@ async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
 
 
 def finish_span(span: Any, unit: UnitResult, input_data: Any, error: BaseException | None, keep_content: bool,
-                keeps_reasoning: Mapping[str, bool], cut: Any = None) -> None:
+                cut: Any = None) -> None:
     """Usage, input/output (with content capture on), error and one evaluation event per value; then end it."""
     span.set_attribute(sc.LLMOTEL_EXPERIMENT_ATTEMPTS, unit.attempts)
     span.set_attribute(sc.LLMOTEL_EXPERIMENT_INPUT_TOKENS, unit.input_tokens or 0)
@@ -382,7 +381,7 @@ def finish_span(span: Any, unit: UnitResult, input_data: Any, error: BaseExcepti
     if error is not None:
         tracing.fail(span, error)
     for value in unit.values:
-        keep = keep_content or keeps_reasoning.get(value.name, False)
+        keep = keep_content or value.reasoning_is_safe
         span.add_event(sc.GEN_AI_EVALUATION_RESULT_EVENT, tracing.evaluation_event(value, keep))
     span.end()
 

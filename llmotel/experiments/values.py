@@ -82,6 +82,8 @@ class MetricValue:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     error_type: str | None = None
     error_message: str | None = None
+    #: the reasoning holds no user text (a check that says so): exported even with content capture off
+    reasoning_is_safe: bool = False
 
     @classmethod
     def of(cls, name: str, output: Any) -> MetricValue:

@@ -391,11 +391,14 @@ def test_capture_content_off_keeps_content_out_of_the_spans(sqlite_store):
     def secretive(input_data: Any, output_data: Any, expected_output: Any) -> EvaluatorResult:
         return EvaluatorResult(0.5, reasoning=f"the output was {output_data}")
 
-    result = llmotel.experiment("private", lambda d: "Paris", CAPITALS, evaluators=[secretive],
+    result = llmotel.experiment("private", lambda d: "Paris", CAPITALS, evaluators=[secretive, "failure_to_answer"],
                                 store=sqlite_store).run()
     for root in root_spans(exporter):
         assert sc.LLMOTEL_SPAN_INPUT not in root.attributes and sc.LLMOTEL_SPAN_OUTPUT not in root.attributes
-        assert all(sc.GEN_AI_EVALUATION_EXPLANATION not in e.attributes for e in root.events)
+        events = {e.attributes[sc.GEN_AI_EVALUATION_NAME]: e.attributes for e in root.events}
+        assert sc.GEN_AI_EVALUATION_EXPLANATION not in events["secretive"]
+        # a check that declares its explanations free of user text keeps them
+        assert events["failure_to_answer"][sc.GEN_AI_EVALUATION_EXPLANATION]
     assert result.records[0].details["secretive"][0]["reasoning"] == "the output was Paris"  # the local store
 
 
