@@ -7,16 +7,31 @@ exports the spans over OTLP (or, with no endpoint configured, to a local console
 from llmotel._setup import enable, flush, shutdown
 from llmotel._version import __version__
 from llmotel.annotations import annotate, annotation_context
-from llmotel.errors import AnnotationError, ConfigurationError, EvaluationError, LlmotelError
+from llmotel.errors import (
+    AnnotationError,
+    ConfigurationError,
+    DatasetError,
+    EvaluationError,
+    ExperimentError,
+    LlmotelError,
+)
 from llmotel.evaluations import SpanRef, export_span, metric, submit_evaluation
+from llmotel.experiments import Dataset, EvaluatorResult, Experiment, ExperimentResult, Objective, experiment
 from llmotel.prompt import Prompt
 from llmotel.spans import agent, embedding, llm, retrieval, task, tool, workflow
 
 __all__ = [
     "AnnotationError",
     "ConfigurationError",
+    "Dataset",
+    "DatasetError",
     "EvaluationError",
+    "EvaluatorResult",
+    "Experiment",
+    "ExperimentError",
+    "ExperimentResult",
     "LlmotelError",
+    "Objective",
     "Prompt",
     "SpanRef",
     "__version__",
@@ -25,6 +40,7 @@ __all__ = [
     "annotation_context",
     "embedding",
     "enable",
+    "experiment",
     "export_span",
     "flush",
     "llm",

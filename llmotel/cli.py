@@ -1,4 +1,5 @@
-"""The ``llmotel`` command: ``run`` a program with tracing enabled, or run the ``demo``."""
+"""The ``llmotel`` command: ``run`` a program with tracing enabled, run the ``demo``, run and inspect
+experiments (``llmotel experiment run FILE.py``, ``llmotel experiments list|show|export|import``)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--question", default=None, help="ask this instead of the built-in questions")
     demo.add_argument("--stream", action="store_true", help="stream the answers")
     demo.set_defaults(func=_demo)
+    from llmotel.experiments.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 

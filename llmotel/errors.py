@@ -28,3 +28,11 @@ class AnnotationError(LlmotelError, ValueError):
 
 class EvaluationError(LlmotelError, ValueError):
     """A custom evaluation or metric value does not match what was declared."""
+
+
+class DatasetError(LlmotelError, ValueError):
+    """A dataset record is malformed (missing ``input_data``, a value that is not JSON, ...); names the record."""
+
+
+class ExperimentError(LlmotelError, RuntimeError):
+    """An experiment cannot run or be found (unknown run id, unreadable store, a task or file that is missing)."""

@@ -12,6 +12,7 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,6 +30,12 @@ from llmotel.errors import EvaluationError
 F = TypeVar("F", bound=Callable[..., Any])
 METRIC_TYPES = ("score", "categorical", "boolean")
 ASSESSMENTS = ("pass", "fail")
+
+#: Receives every ``@metric`` value computed in this context as ``(metric name, value)``. Experiments set it for
+#: the code inside a run (evaluation code never imports experiments: they subscribe here).
+metric_listener: ContextVar[Callable[[str, int | float], None] | None] = ContextVar(
+    "llmotel_metric_listener", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -176,18 +183,28 @@ def metric_value(value: Any, name: str = "metric") -> int | float:
     raise EvaluationError(f"{name} must return a bool, int or finite float, got {value!r}")
 
 
+def _reported(name: str, value: int | float) -> int | float:
+    listener = metric_listener.get()
+    if listener is not None:
+        listener(name, value)
+    return value
+
+
 def metric(fn: F) -> F:
-    """Decorate a function (sync or async) whose result must be a scalar metric (see :func:`metric_value`)."""
+    """Decorate a function (sync or async) whose result must be a scalar metric (see :func:`metric_value`).
+
+    Inside an experiment run, each value is also logged to that run under the function's name.
+    """
     name = getattr(fn, "__name__", "metric")
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> int | float:
-            return metric_value(await fn(*args, **kwargs), name)
+            return _reported(name, metric_value(await fn(*args, **kwargs), name))
 
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> int | float:
-        return metric_value(fn(*args, **kwargs), name)
+        return _reported(name, metric_value(fn(*args, **kwargs), name))
 
     return wrapper  # type: ignore[return-value]

@@ -147,6 +147,19 @@ GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
 GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
 GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 
+# --- experiments (attributes of the root span `experiment {name}` of each record x run) -----------------------
+LLMOTEL_EXPERIMENT_ID: Final = "llmotel.experiment.id"
+LLMOTEL_EXPERIMENT_NAME: Final = "llmotel.experiment.name"
+LLMOTEL_EXPERIMENT_RUN_ID: Final = "llmotel.experiment.run_id"
+LLMOTEL_EXPERIMENT_ITERATION: Final = "llmotel.experiment.iteration"  # 0-based run of the record (runs=N)
+LLMOTEL_EXPERIMENT_ATTEMPTS: Final = "llmotel.experiment.attempts"  # task calls, retries after a 429 included
+LLMOTEL_EXPERIMENT_INPUT_TOKENS: Final = "llmotel.experiment.usage.input_tokens"  # summed over the LLM spans below
+LLMOTEL_EXPERIMENT_OUTPUT_TOKENS: Final = "llmotel.experiment.usage.output_tokens"
+LLMOTEL_DATASET_NAME: Final = "llmotel.dataset.name"
+LLMOTEL_DATASET_VERSION: Final = "llmotel.dataset.version"  # content hash of the dataset's records
+LLMOTEL_DATASET_RECORD_ID: Final = "llmotel.dataset.record_id"
+LLMOTEL_EVALUATION_VALUE: Final = "llmotel.evaluation.value"  # JSON text of an evaluator's JSON (dict/list) value
+
 # --- llmotel-specific -----------------------------------------------------------------------------------------------
 LLMOTEL_CONTENT_TRUNCATED: Final = "llmotel.content.truncated"  # true when any content attribute was cut
 LLMOTEL_STREAM_ENDED_BY: Final = "llmotel.stream.ended_by"  # completed | closed | error | garbage_collected
@@ -159,7 +172,7 @@ LLMOTEL_PROMPT_TAGS: Final = "llmotel.prompt.tags"  # string[] of "key:value"
 LLMOTEL_TAGS: Final = "llmotel.tags"  # string[] of "key:value" (or "key")
 LLMOTEL_METADATA_PREFIX: Final = "llmotel.metadata."
 LLMOTEL_METRIC_PREFIX: Final = "llmotel.metric."
-# llmotel.span.kind: workflow | task | agent | tool | retrieval | embedding | llm | evaluation
+# llmotel.span.kind: workflow | task | agent | tool | retrieval | embedding | llm | evaluation | experiment
 LLMOTEL_SPAN_KIND: Final = "llmotel.span.kind"
 LLMOTEL_SPAN_INPUT: Final = "llmotel.span.input"  # JSON; content
 LLMOTEL_SPAN_OUTPUT: Final = "llmotel.span.output"  # JSON; content

@@ -1,0 +1,231 @@
+"""``llmotel experiment run|resume`` and ``llmotel experiments list|show|export|import``.
+
+``llmotel experiment run FILE.py[:NAME]`` loads the experiment(s) a Python file defines (without running its
+``__main__`` block) and runs one; ``--fail-on-objectives`` makes the exit code 1 when an objective fails, the
+CI gate. Exit codes: 0 ok, 1 objectives failed (with the flag) or the run failed, 2 a usage or configuration
+error, 130 interrupted (resume with ``llmotel experiment resume RUN``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import runpy
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from llmotel.errors import LlmotelError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def load_experiment(spec: str) -> Any:
+    """The :class:`llmotel.Experiment` that ``FILE.py[:NAME]`` defines (NAME: a variable or experiment name)."""
+    from llmotel.errors import ExperimentError
+    from llmotel.experiments import Experiment
+
+    path_text, _, name = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    path = Path(path_text).resolve()
+    if not path.is_file():
+        raise ExperimentError(f"no such file: {path_text}")
+    sys.path.insert(0, str(path.parent))
+    namespace = runpy.run_path(str(path), run_name="__llmotel_experiment__")
+    found = {key: value for key, value in namespace.items() if isinstance(value, Experiment)}
+    if name:
+        chosen = found.get(name) or next((e for e in found.values() if e.name == name), None)
+        if chosen is None:
+            raise ExperimentError(f"{path_text} defines no experiment {name!r}; it defines {sorted(found) or 'none'}")
+    elif len(found) == 1:
+        name, chosen = next(iter(found.items()))
+    else:
+        raise ExperimentError(f"{path_text} defines {len(found)} experiments ({sorted(found)}): "
+                              f"choose one with {path_text}:NAME")
+    chosen.source = f"{path}:{name}"
+    return chosen
+
+
+def _metadata(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--metadata takes key=value, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from llmotel.experiments import Store
+
+    return Store(args.store)
+
+
+def _report(result: Any, out: IO[str]) -> None:
+    from llmotel.experiments.report import run_report
+
+    out.write(run_report(result, record_limit=10) + "\n")
+
+
+def _finish(result: Any, fail_on_objectives: bool) -> int:
+    _report(result, sys.stdout)
+    print(f"\nrun id: {result.run_id}")
+    if result.status != "completed":
+        return EXIT_FAILED
+    if fail_on_objectives and not result.passed:
+        failed = [o.objective.metric for o in result.objectives if not o.passed]
+        print(f"objectives failed: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    experiment = load_experiment(args.file)
+    if args.store is not None:
+        experiment.use_store(args.store)
+    result = experiment.run(
+        jobs=args.jobs, runs=args.runs, sample_size=args.sample, record_ids=args.record or None,
+        max_retries=args.max_retries, raise_errors=args.raise_errors, metadata=_metadata(args.metadata),
+        progress=False if args.no_progress else None, seed=args.seed,
+    )
+    return _finish(result, args.fail_on_objectives)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from llmotel.errors import ExperimentError
+
+    store = _store(args)
+    run = store.run(args.run)
+    source = args.file or (run["run_metadata"] or {}).get("source")
+    if not source:
+        raise ExperimentError(f"run {run['id']} was not started from a file: give FILE.py[:NAME]")
+    experiment = load_experiment(source)
+    experiment.use_store(store)
+    result = experiment.resume(run["id"], jobs=args.jobs, max_retries=args.max_retries,
+                               progress=False if args.no_progress else None)
+    return _finish(result, args.fail_on_objectives)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from llmotel.experiments.report import runs_table
+
+    runs = _store(args).runs(args.experiment, args.limit)
+    print(runs_table(runs) if runs else "no runs")
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
+    from llmotel.experiments import ExperimentResult
+    from llmotel.experiments.report import run_report
+
+    print(run_report(ExperimentResult(_store(args), args.run), record_limit=args.records))
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        yield file
+
+
+def _export(args: argparse.Namespace) -> int:
+    from llmotel.experiments import transfer
+
+    with _output(args.output) as out:
+        if args.format == "csv":
+            transfer.export_csv(_store(args), args.run, out)
+        else:
+            transfer.export_jsonl(_store(args), args.run, out)
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from llmotel.experiments import transfer
+
+    store = _store(args)
+    with open(args.file, encoding="utf-8") as source:
+        run_id = transfer.import_jsonl(store, source, replace=args.replace)
+    print(f"imported run {run_id} into {store.display_url}")
+    return EXIT_OK
+
+
+def _guarded(command: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from llmotel.experiments import ExperimentInterrupted
+
+        try:
+            return int(command(args))
+        except ExperimentInterrupted as exc:
+            print(f"\n{exc}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except KeyboardInterrupt:
+            print("\ninterrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except (LlmotelError, OSError) as exc:
+            print(f"llmotel: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+
+    return run
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None,
+                        help="store path or URL (default: LLMOTEL_STORE, else .llmotel/llmotel.db)")
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=None, help="records in flight (default: the experiment's, 10)")
+    parser.add_argument("--max-retries", type=int, default=0, help="retries of a task after a provider's 429")
+    parser.add_argument("--fail-on-objectives", action="store_true", help="exit 1 when an objective fails")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _store_option(parser)
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``experiment`` and ``experiments`` to the ``llmotel`` command's subparsers."""
+    experiment = commands.add_parser("experiment", help="run an experiment defined in a Python file")
+    sub = experiment.add_subparsers(dest="experiment_cmd", required=True)
+    run = sub.add_parser("run", help="run FILE.py[:NAME] over its dataset")
+    run.add_argument("file", metavar="FILE.py[:NAME]")
+    run.add_argument("--runs", type=int, default=None, help="runs per record (default: the experiment's)")
+    run.add_argument("--sample", type=int, default=None, help="run this many records, chosen at random")
+    run.add_argument("--seed", type=int, default=None, help="seed of --sample")
+    run.add_argument("--record", action="append", default=[], metavar="ID", help="run only this record (repeat)")
+    run.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE", help="run metadata (repeat)")
+    run.add_argument("--raise-errors", action="store_true", help="stop at the first task or evaluator error")
+    _run_options(run)
+    run.set_defaults(func=_guarded(_run))
+    resume = sub.add_parser("resume", help="finish an interrupted run")
+    resume.add_argument("run", metavar="RUN", help="run id (or a unique prefix)")
+    resume.add_argument("file", nargs="?", default=None, metavar="FILE.py[:NAME]",
+                        help="default: the file the run was started from")
+    _run_options(resume)
+    resume.set_defaults(func=_guarded(_resume))
+
+    experiments = commands.add_parser("experiments", help="list, show, export and import experiment runs")
+    sub = experiments.add_subparsers(dest="experiments_cmd", required=True)
+    listing = sub.add_parser("list", help="recent runs")
+    listing.add_argument("--experiment", default=None, help="only this experiment's runs")
+    listing.add_argument("--limit", type=int, default=50)
+    _store_option(listing)
+    listing.set_defaults(func=_guarded(_list))
+    show = sub.add_parser("show", help="a run: summary, objectives, records, run log")
+    show.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
+    show.add_argument("--records", type=int, default=20, help="records to show")
+    _store_option(show)
+    show.set_defaults(func=_guarded(_show))
+    export = sub.add_parser("export", help="a run as JSONL (with the run log) or CSV")
+    export.add_argument("run", metavar="RUN")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("-o", "--output", default=None, help="file (default: stdout)")
+    _store_option(export)
+    export.set_defaults(func=_guarded(_export))
+    load = sub.add_parser("import", help="load a JSONL export (e.g. a baseline from main)")
+    load.add_argument("file", metavar="FILE")
+    load.add_argument("--replace", action="store_true", help="replace the run if the store has it")
+    _store_option(load)
+    load.set_defaults(func=_guarded(_import))

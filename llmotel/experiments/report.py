@@ -1,0 +1,152 @@
+"""Plain-text reports of runs for the terminal: the run list, and one run's summary, objectives, records,
+run log and metadata."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from llmotel.experiments.finalize import MEASURES
+from llmotel.experiments.results import ExperimentResult, RecordResult
+
+_CELL = 60  # characters shown of a cell
+
+
+def fmt(value: Any, width: int = _CELL) -> str:
+    """A value for a table cell: numbers to 4 significant digits, JSON for structures, cut to ``width``."""
+    if value is None:
+        text = "-"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    cells = [[fmt(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
+    rows = [(r["id"][:8], r["experiment_name"], r["kind"], r["status"], _passed(r), when(r["started_at"]),
+             f"{r['results_done']}/{r['records_total'] * r['iterations']}", r["results_failed"],
+             r["dataset_name"], r["dataset_version"], ((r["run_metadata"] or {}).get("git") or {}).get("branch"))
+            for r in runs]
+    return table(["run", "experiment", "kind", "status", "passed", "started", "done", "errors", "dataset",
+                  "version", "branch"], rows)
+
+
+def _passed(run: Mapping[str, Any]) -> str:
+    if run["status"] != "completed":
+        return "-"
+    return "PASS" if run["passed"] else "FAIL"
+
+
+def summary_table(result: ExperimentResult) -> str:
+    rows = []
+    for name, d in result.summary_details.items():
+        rows.append((name, d.get("kind"), d.get("value"), d.get("mean_std"), d.get("high_variance_records"),
+                     d.get("pass_all_rate"), d.get("pass_any_rate"), d.get("records")))
+    return table(["metric", "kind", "value", "mean std", "high-var", "pass all", "pass any", "records"], rows)
+
+
+def objectives_table(result: ExperimentResult) -> str:
+    rows = [(o.objective.metric, o.objective.condition, o.objective.across_runs or "default",
+             f"{o.passed_records}/{o.records}", o.pass_rate, o.objective.min_pass_rate,
+             "PASS" if o.passed else "FAIL") for o in result.objectives]
+    return table(["objective", "condition", "across runs", "records", "pass rate", "required", "result"], rows)
+
+
+def records_table(records: Iterable[RecordResult], names: Sequence[str]) -> str:
+    rows = []
+    for record in records:
+        errors = [e for e in record.errors if e is not None]
+        objectives = "-" if record.passed is None else ("PASS" if record.passed else "FAIL")
+        rows.append((record.record_id, fmt(record.input_data, 40), fmt(record.output, 40),
+                     f"{len(errors)} ({errors[0]['type']})" if errors else 0,
+                     *(record.aggregated.get(n) for n in names), objectives))
+    return table(["record", "input", "output", "errors", *names, "objectives"], rows)
+
+
+def log_section(entries: Sequence[Mapping[str, Any]]) -> str:
+    lines = []
+    for item in entries:
+        entry = item["entry"]
+        if item["kind"] == "prompt":
+            lines.append(f"prompt  {entry.get('name') or '-'} version {entry.get('version') or '-'}"
+                         + (f": {fmt(entry['template'], 100)}" if entry.get("template") else ""))
+        elif item["kind"] == "model":
+            lines.append(f"model   {entry.get('provider') or '-'} {entry.get('request_model') or '-'} "
+                         f"(response {entry.get('response_model') or '-'}) temperature "
+                         f"{fmt(entry.get('temperature'))}" + (f", system prompt: {fmt(entry['system_prompt'], 80)}"
+                                                               if entry.get("system_prompt") else ""))
+        else:
+            lines.append(f"call    {entry.get('request_model') or '-'}: "
+                         f"{_messages(entry.get('input_messages'))} -> {_messages(entry.get('output_messages'))}")
+    return "\n".join(lines) if lines else "(no LLM calls)"
+
+
+def _messages(messages: Any) -> str:
+    from llmotel.evaluation.types import message_text
+
+    if not isinstance(messages, list) or not messages:
+        return "-"
+    last = messages[-1]
+    return f"{last.get('role', '?')}: {fmt(message_text(last), 60)}" + (
+        f" (+{len(messages) - 1} earlier)" if len(messages) > 1 else "")
+
+
+def run_report(result: ExperimentResult, record_limit: int = 20) -> str:
+    """Everything ``llmotel experiments show`` prints about one run."""
+    run = result.run
+    meta = result.metadata
+    git = meta.get("git") or {}
+    versions = meta.get("versions") or {}
+    total = run["records_total"] * run["iterations"]
+    head = [
+        f"run {run['id']}  experiment {run['experiment_name']}  ({run['kind']})",
+        f"status {run['status']}" + (f" ({run['error']})" if run["error"] else "")
+        + (f"  objectives {'PASS' if run['passed'] else 'FAIL'}" if run["objective_results"] else ""),
+        f"started {when(run['started_at'])}  finished {when(run['finished_at'])}",
+        f"dataset {run['dataset_name'] or '-'} version {run['dataset_version'] or '-'}  records {run['records_total']}"
+        f" x runs {run['iterations']}: done {run['results_done']}/{total}, errors {run['results_failed']}",
+        f"tokens in {run['input_tokens']} out {run['output_tokens']}",
+        f"git {git.get('branch') or '-'} {str(git.get('commit') or '-')[:12]}"
+        + (" (dirty)" if git.get("dirty") else "") + f"  host {meta.get('host') or '-'}  "
+        + " ".join(f"{k} {v}" for k, v in versions.items() if v),
+    ]
+    if run["config"]:
+        head.append(f"config {fmt(run['config'], 200)}")
+    if meta.get("user"):
+        head.append(f"metadata {fmt(meta['user'], 200)}")
+    parts = ["\n".join(head), "Summary\n" + summary_table(result)]
+    if result.objectives:
+        parts.append("Objectives\n" + objectives_table(result))
+    if run["kind"] == "dataset":
+        names = [n for n in result.summary_details if n not in MEASURES] + ["latency_s"]
+        records: list[RecordResult] = []
+        for record in result.iter_records():
+            if len(records) >= record_limit:
+                break
+            records.append(record)
+        parts.append(f"Records (first {len(records)} of {run['records_total']})\n" + records_table(records, names))
+    parts.append("Run log\n" + log_section(result.log()))
+    return "\n\n".join(parts)
