@@ -7,11 +7,14 @@ import json
 import signal
 import subprocess
 
+import pytest
+
 from llmotel.experiments import ExperimentResult, Store
 
 from .helpers import cli, environment, llmotel_command, wait_until, write_experiment
 
 
+@pytest.mark.timeout(300)  # ten CLI processes, each importing the SDKs
 def test_run_gate_list_show_export_import(tmp_path):
     experiment_file = write_experiment(tmp_path)
     store = str(tmp_path / "store.db")
