@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from llmotel import semconv as sc
@@ -63,12 +63,18 @@ odd_choice = st.one_of(
     st.fixed_dictionaries({"index": st.one_of(st.none(), st.text(max_size=3), st.floats(allow_nan=False))}),
     st.fixed_dictionaries({"index": st.just(0), "text": st.one_of(st.none(), st.integers(), st.lists(st.text()))}),
     st.fixed_dictionaries({"index": st.just(0), "delta": st.one_of(st.none(), st.integers(), st.text(max_size=3))}),
+    st.fixed_dictionaries({"index": st.just(0), "finish_reason": st.one_of(st.integers(), st.lists(st.text())),
+                           "delta": st.fixed_dictionaries({"content": st.one_of(st.integers(), st.lists(st.text())),
+                                                           "role": st.integers(), "refusal": st.integers()})}),
 )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=st.lists(st.text(alphabet="abcxyz ", min_size=1, max_size=6), min_size=1, max_size=5),
        odd=odd_choice, position=st.integers(0, 5), chat=st.booleans())
+@example(words=["a"], odd={"index": 0, "text": 1}, position=0, chat=False)  # a number where the text goes
+@example(words=["a"], odd={"index": 0, "delta": {"content": 1, "role": 2, "refusal": 3}, "finish_reason": 4},
+         position=0, chat=True)
 def test_one_odd_chunk_never_loses_the_rest_of_the_output(instrument, openai_client, fake_provider, words, odd,
                                                           position, chat):
     traced = instrument()

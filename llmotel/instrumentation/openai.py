@@ -298,15 +298,15 @@ class ChatStreamAccumulator:
                 state = self.choices[index] = _Choice()
             delta = choice.delta
             if delta is not None:
-                if delta.content:
+                if isinstance(delta.content, str):
                     state.text.append(delta.content)
                 if delta.tool_calls:
                     self._tool_calls(state, delta.tool_calls)
-                if delta.refusal:
+                if isinstance(delta.refusal, str):
                     state.refusal.append(delta.refusal)
-                if delta.role:
+                if isinstance(delta.role, str):
                     state.role = delta.role
-            if choice.finish_reason:
+            if isinstance(choice.finish_reason, str):
                 state.finish_reason = choice.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
@@ -401,9 +401,9 @@ class CompletionsStreamAccumulator:
             index = getattr(choice, "index", 0)
             if type(index) is not int:  # missing or null in a hostile or odd chunk: the first choice
                 index = 0
-            if choice.text:
+            if isinstance(choice.text, str):  # an odd chunk's number or list would break the join at the end
                 self.text.setdefault(index, []).append(choice.text)
-            if choice.finish_reason:
+            if isinstance(choice.finish_reason, str):
                 self.finish_reasons[index] = choice.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
