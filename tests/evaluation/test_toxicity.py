@@ -98,23 +98,32 @@ def test_tricky_harmless_text_is_safe(evaluator: ToxicityPrecheckEvaluator, text
     assert result.metadata["certain"] is False
 
 
-@pytest.mark.parametrize(
-    ("text", "score", "category", "certain"),
-    [
-        ("I'm going to hurt you.", SCORE_THREAT, "threat", True),
-        ("Ich bringe dich um.", SCORE_THREAT, "threat", True),
-        ("Je vais te tuer.", SCORE_THREAT, "threat", True),
-        ("Te voy a matar.", SCORE_THREAT, "threat", True),
-        ("you are a moron", SCORE_DIRECTED_STRONG, "insult", True),
-        ("This build is fucking broken.", SCORE_STRONG, "profanity", True),
-        ("You are useless.", SCORE_DIRECTED_MILD, "insult", False),
-        ("Shut up.", SCORE_DIRECTED_MILD, "insult", False),
-        ("What a shitty day.", SCORE_MILD, "profanity", False),
-        ("What a jackass.", SCORE_AMBIGUOUS, "profanity", False),
-        ("The bitch gave birth to six puppies.", SCORE_AMBIGUOUS, "profanity", False),
-        ("That was a stupid bug in the parser.", SCORE_MILD_INSULT, "insult", False),
-    ],
-)
+TIERS = [
+    ("I'm going to hurt you.", SCORE_THREAT, "threat", True),
+    ("Ich bringe dich um.", SCORE_THREAT, "threat", True),
+    ("Je vais te tuer.", SCORE_THREAT, "threat", True),
+    ("Te voy a matar.", SCORE_THREAT, "threat", True),
+    ("you are a moron", SCORE_DIRECTED_STRONG, "insult", True),
+    ("This build is fucking broken.", SCORE_STRONG, "profanity", True),
+    ("You are useless.", SCORE_DIRECTED_MILD, "insult", False),
+    ("Shut up.", SCORE_DIRECTED_MILD, "insult", False),
+    ("What a shitty day.", SCORE_MILD, "profanity", False),
+    ("What a jackass.", SCORE_AMBIGUOUS, "profanity", False),
+    ("The bitch gave birth to six puppies.", SCORE_AMBIGUOUS, "profanity", False),
+    ("That was a stupid bug in the parser.", SCORE_MILD_INSULT, "insult", False),
+]
+# Other texts the tests below judge; with the above, the labelled texts recorded in toxicity_golden.json.
+OTHER_TEXTS = [
+    "Water boils at 100 degrees Celsius at sea level.", "Water boils at 100 degrees Celsius.", "You are stupid.",
+    "You asked a question. The stupid printer jammed again.", "You are a fucking idiot.", "I'm here to help.",
+    "You fucking moron, I will kill you.", "Go to hell, asshole.", "All good here. " * 20 + "You are a fucking idiot.",
+    "\N{PILE OF POO}\u200b\u202e!!!", "Fuck!!! \N{REVERSED HAND WITH MIDDLE FINGER EXTENDED}\u200b",
+    "Va te faire foutre.", "You stupid moron.", "I can't help with that.",
+]
+LABELLED_TEXTS = TOXIC + SAFE + [t[0] for t in TIERS] + OTHER_TEXTS
+
+
+@pytest.mark.parametrize(("text", "score", "category", "certain"), TIERS)
 def test_score_tiers_and_certainty(
     evaluator: ToxicityPrecheckEvaluator, text: str, score: float, category: str, certain: bool
 ) -> None:
