@@ -5,6 +5,7 @@ Heuristics, not parsers: they only decide whether a text is worth giving to a la
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -103,6 +104,7 @@ def structured_kind(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # language_mismatch and sentiment both clean the same texts of a span
 def prose(text: str, *, drop_quotes: bool = False, min_rest: int = 1) -> str:
     """``text`` without code blocks, inline code, code-like lines, markdown tables, tags, URLs and e-mail addresses.
 

@@ -8,7 +8,9 @@ then does glin's work, on the parts of the text the question points at; the edit
 
 from __future__ import annotations
 
+import bisect
 import re
+from typing import NamedTuple
 
 from llmotel.evaluation.profanity.dictionary import DictionaryIndex, squeeze
 from llmotel.evaluation.profanity.mapped import Edit, MappedText, edited, regex_edits
@@ -66,22 +68,45 @@ SEPARATORS = ".,/|_-"
 #: A two-piece join must make a word this long ("b.s." stays clean).
 MIN_TWO_PIECE_LENGTH = 4
 _SEP = re.escape(SEPARATORS)
-_SEPARATOR = re.compile(f"[{_SEP}]")
 _CHAIN = re.compile(rf"[^\W_]+(?:[{_SEP} ][^\W_]+)+")
 # glin's [^\W_][seps][^\W_]|\b[^\W\d_] [^\W\d_] [^\W\d_]\b, starting with the separator or space so the search
 # skips to one.
 _SEPARATOR_SIGN = re.compile(rf"[{_SEP}](?<=[^\W_][{_SEP}])(?=[^\W_])| (?<=\b[^\W\d_] )(?=[^\W\d_] [^\W\d_]\b)")
 _PIECE = re.compile(r"[^\W_]+")
-_SPELLED = re.compile(r"(?<![^\W_])[^\W_] [^\W_] [^\W_](?![^\W_])")
+# Where a chain can be joined: a separator other than a space between letters, or three single letters spaced out
+# (at the first space); each pattern starts with the character it looks for so the search skips to one.
+_JOINABLE = (re.compile(rf"[{_SEP}](?<=[^\W_].)(?=[^\W_])"),
+             re.compile(r" (?<=(?<![^\W_])[^\W_] )(?=[^\W_] [^\W_](?![^\W_]))"))
+# A chain read backwards from one of its letters (the grammar reads the same both ways), and onwards from a separator.
+_CHAIN_BACK = re.compile(rf"[^\W_]+(?:[{_SEP} ][^\W_]+)*")
+_CHAIN_ON = re.compile(rf"(?:[{_SEP} ][^\W_]+)+")
 # Inflections that may follow a spelled-out word ("f u c k e d").
 _SUFFIXES = frozenset({"s", "es", "ed", "er", "ers", "ing", "y"})
 
 
-class _Piece:
-    __slots__ = ("end", "sep", "start", "text")
+_RUN = re.compile(r"[^\W_]*")
 
-    def __init__(self, text: str, start: int, end: int, sep: str) -> None:
-        self.text, self.start, self.end, self.sep = text, start, end, sep
+
+def _reach(pattern: re.Pattern[str], text: str, at: int) -> int:
+    """Where ``pattern``, matched at ``at``, ends (it always matches where it is used)."""
+    match = pattern.match(text, at)
+    assert match is not None
+    return match.end()
+
+
+class _Piece(NamedTuple):
+    text: str
+    start: int
+    end: int
+    sep: str  # the separator after it in the chain, "" for the chain's last piece
+
+
+class _Window(NamedTuple):
+    """The pieces of a chain around the places it can be joined."""
+
+    pieces: list[_Piece]
+    at_chain_start: bool
+    at_chain_end: bool
 
 
 def separator_edits(text: str, index: DictionaryIndex) -> list[Edit]:
@@ -92,40 +117,80 @@ def separator_edits(text: str, index: DictionaryIndex) -> list[Edit]:
     """
     if not _SEPARATOR_SIGN.search(text):
         return []
+    # The chains (maximal runs of letters joined by single separators or spaces) with a place a join can cross;
+    # no other chain can be joined.
+    joinable = sorted(m.start() for pattern in _JOINABLE for m in pattern.finditer(text))
+    if not joinable:
+        return []
+    backwards = text[::-1]
     edits: list[Edit] = []
     taken: set[int] = set()
-    for chain in _CHAIN.finditer(text):
-        start, end = chain.span()
-        # A join needs a separator other than a space, or three single letters spaced out.
-        if not _SEPARATOR.search(text, start, end) and not _SPELLED.search(text, start, end):
-            continue
-        pieces = [_Piece(m.group(0), m.start(), m.end(), text[m.end()] if m.end() < end else "")
-                  for m in _PIECE.finditer(text, start, end)]
-        _collect_joins(pieces, text, index, edits, taken)
+    end = -1
+    for at in joinable:
+        if at < end:
+            continue  # in the chain just done
+        start = len(text) - _reach(_CHAIN_BACK, backwards, len(text) - at)
+        end = _reach(_CHAIN_ON, text, at)
+        last = joinable[bisect.bisect_left(joinable, end) - 1]
+        window = _window(text, backwards, start, end, at, last, index.max_word_length)
+        _collect_joins(window, text, index, edits, taken)
     edits.sort(key=lambda e: e.start)
     return edits
 
 
+def _window(text: str, backwards: str, start: int, end: int, first: int, last: int, max_len: int) -> _Window:
+    """The pieces of the chain ``text[start:end]`` that joins crossing ``first`` .. ``last`` can involve.
+
+    A join starts at most ``max_len`` letters (and as many separators) before the place it crosses, takes at
+    most ``max_len`` letters, and the check that it ends at a word's end reads at most ``max_len + 1`` further
+    single letters; the window reaches beyond all that, to whole pieces.
+    """
+    low, high = max(start, first - 3 * max_len), min(end, last + 5 * max_len + 4)
+    if low > start:
+        low = len(text) - _reach(_RUN, backwards, len(text) - low)  # back to the start of the piece
+    if high < end:
+        high = _reach(_RUN, text, high)  # on to the end of the piece
+    pieces = [_Piece(m.group(0), m.start(), m.end(), text[m.end()] if m.end() < end else "")
+              for m in _PIECE.finditer(text, low, high)]
+    return _Window(pieces, low == start, high == end)
+
+
 def _join_starts(pieces: list[_Piece], max_len: int) -> list[int]:
-    """The pieces a join can start at: within ``max_len`` letters before a separator other than a space, or
-    the first of three single letters spaced out (every other start fails the span rules)."""
+    """The pieces a join can start at; every other start fails the span rules.
+
+    A join either spells out single letters with spaces ("s h i t") or crosses a separator other than a space,
+    within ``max_len`` letters, with a single letter among its pieces, and with a second such separator if it
+    also crosses a space. The counts below are over the furthest reach from each start.
+    """
+    count = len(pieces)
+    lengths, singles, others = [0], [0], [0]  # prefix sums: letters, single-letter pieces, non-space separators
+    for piece in pieces:
+        lengths.append(lengths[-1] + len(piece.text))
+        singles.append(singles[-1] + (len(piece.text) == 1))
+        others.append(others[-1] + (piece.sep not in (" ", "")))
     starts: set[int] = set()
-    for k, piece in enumerate(pieces[:-1]):
-        if piece.sep != " ":
-            total = len(pieces[k + 1].text)
-            i = k
-            while i >= 0 and total + len(pieces[i].text) <= max_len:
-                total += len(pieces[i].text)
+    for k in range(count - 1):
+        piece = pieces[k]
+        if piece.sep == " ":
+            if (k + 2 < count and pieces[k + 1].sep == " " and len(piece.text) == 1
+                    and len(pieces[k + 1].text) == 1 and len(pieces[k + 2].text) == 1):
+                starts.add(k)
+            continue
+        spaced = False  # a space between piece i and piece k
+        for i in range(k, -1, -1):
+            if i < k and pieces[i].sep == " ":
+                spaced = True
+            if lengths[k + 2] - lengths[i] > max_len:
+                break
+            reach = bisect.bisect_right(lengths, lengths[i] + max_len) - 2  # last piece a join from i can take
+            if singles[reach + 1] - singles[i] and (not spaced or others[reach] - others[i] >= 2):
                 starts.add(i)
-                i -= 1
-        elif (k + 2 < len(pieces) and pieces[k + 1].sep == " " and len(piece.text) == 1
-              and len(pieces[k + 1].text) == 1 and len(pieces[k + 2].text) == 1):
-            starts.add(k)
     return sorted(starts)
 
 
-def _collect_joins(pieces: list[_Piece], source: str, index: DictionaryIndex, edits: list[Edit],
+def _collect_joins(window: _Window, source: str, index: DictionaryIndex, edits: list[Edit],
                    taken: set[int]) -> None:
+    pieces = window.pieces
     max_len = index.max_word_length
     next_free = 0
     for i in _join_starts(pieces, max_len):
@@ -153,7 +218,7 @@ def _collect_joins(pieces: list[_Piece], source: str, index: DictionaryIndex, ed
             else:
                 others += 1
         if joined_to >= 0:
-            _add_edits(pieces, i, joined_to, source, edits, taken)
+            _add_edits(window, i, joined_to, source, edits, taken)
             next_free = joined_to + 1
 
 
@@ -183,20 +248,21 @@ def _span_allowed(span_len: int, candidate_len: int, spaces: int, others: int, a
     return True
 
 
-def _add_edits(pieces: list[_Piece], start: int, end: int, source: str, edits: list[Edit], taken: set[int]) -> None:
+def _add_edits(window: _Window, start: int, end: int, source: str, edits: list[Edit], taken: set[int]) -> None:
     def push(edit: Edit) -> None:
         if edit.start not in taken:
             taken.add(edit.start)
             edits.append(edit)
 
+    pieces = window.pieces
     for k in range(start, end):
         push(Edit(pieces[k].end, pieces[k + 1].start, ""))
     # "_" is a word character, so a neighbouring one would hide the word's edge.
     before = pieces[start].start - 1
-    if start > 0 and source[before] == "_":
+    if (start > 0 or not window.at_chain_start) and source[before] == "_":
         push(Edit(before, before + 1, " "))
     after = pieces[end].end
-    if end + 1 < len(pieces) and source[after] == "_":
+    if (end + 1 < len(pieces) or not window.at_chain_end) and source[after] == "_":
         push(Edit(after, after + 1, " "))
 
 
@@ -206,6 +272,7 @@ MASK_MIN_VISIBLE = 1
 _MASK_SET = frozenset(MASKS)
 _MASK = re.escape(MASKS)
 _MASK_CHAR = re.compile(f"[{_MASK}]")
+_TOKEN_CHARS = re.compile(rf"(?:[^\W_]|[{_MASK}])*")
 _EDGE_PUNCTUATION = frozenset("?!")  # sentence punctuation when at a token's edge
 _OPENER_WINDOW = 200
 _EMPHASIS_CHARS = frozenset("*_")  # markdown emphasis wraps a word rather than hiding a letter
@@ -241,17 +308,14 @@ def _masked_tokens(text: str) -> list[tuple[int, int]]:
     """Spans of the tokens (runs of letters, digits and mask characters) that have a mask character in them;
     tokens without one never resolve, so the others are not looked at."""
     spans: list[tuple[int, int]] = []
+    backwards = ""
     for mask in _MASK_CHAR.finditer(text):
         at = mask.start()
         if spans and at < spans[-1][1]:
             continue  # inside the previous token
-        start = at
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] in _MASK_SET):
-            start -= 1
-        end = at + 1
-        while end < len(text) and (text[end].isalnum() or text[end] in _MASK_SET):
-            end += 1
-        spans.append((start, end))
+        backwards = backwards or text[::-1]
+        start = len(text) - _reach(_TOKEN_CHARS, backwards, len(text) - at)
+        spans.append((start, _reach(_TOKEN_CHARS, text, at)))
     return spans
 
 

@@ -12,6 +12,7 @@ The hits reported are those of glin-profanity 4's ``Filter.check_profanity`` wit
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable
@@ -287,6 +288,10 @@ class ProfanityScanner:
         """Safe words in every view, as original spans; a view that copies another has the same ones."""
         spans: list[tuple[int, int]] = []
         for view in views:
-            if view is not None and whitelist.might_protect(view.text.lower()):
-                spans.extend(whitelist.protected(view.text, view.mapped().to_original))
+            if view is not None:
+                spans.extend(whitelist.protected(view.text, functools.partial(_mapping, view)))
         return spans
+
+
+def _mapping(view: _View) -> Callable[[int, int], tuple[int, int]]:
+    return view.mapped().to_original

@@ -1,8 +1,7 @@
 """glin-profanity's built-in safe words: a hit that lies wholly inside one of these is not a hit.
 
 The entries are glin-profanity's (``filters/builtin_whitelist.py``, MIT licence), compiled as glin compiles
-them. Each names a literal that every one of its matches contains, so a text without any of those literals is
-passed over without running the patterns.
+them. Each names literals that every one of its matches contains, so an entry runs only on a text that has them.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ class Entry(NamedTuple):
     """Regex sources (no capture groups): context before, the protected word, context after."""
 
     protect: str
-    required: str  # lower-case literal in every match of ``protect``
+    required: tuple[str, ...]  # lower-case literals in every match
     before: str = ""
     after: str = ""
     case_sensitive: bool = False  # names need capitals to tell "Moby Dick" from the insult
@@ -30,23 +29,23 @@ class Entry(NamedTuple):
 
 ENTRIES = [
     # Clean words that a leet-decoded or invisibly split view turns into "ass".
-    Entry(r"(?:cl|gl|gr|m|b|br|l|s|p)ass(?:es)?", "ass"),
+    Entry(r"(?:cl|gl|gr|m|b|br|l|s|p)ass(?:es)?", ("ass",)),
     Entry(r"ass(?:ist|istant|istants|istance|ume|umes|umed|ess|essment|assin|assins|assinate|embly|emble|ociate"
-          r"|ociation|ignment|ert|et|ets)", "ass"),
+          r"|ociation|ignment|ert|et|ets)", ("ass",)),
     # Idioms and nouns in which the dictionary word is no insult.
-    Entry("cum", "cum", before=r"(?:summa |magna )?", after=r"\s+laude"),
-    Entry("pussy", "pussy", after=r"\s+willows?"),
-    Entry("tits?", "tit", before=r"(?:great|blue|coal|marsh|willow)\s+"),
-    Entry("bastard", "bastard", after=r"\s+files?"),
-    Entry("jackass", "jackass", after=r"\s+penguins?"),
-    Entry("cock(?:ed|ing)?", "cock", after=r"\s+the\s+(?:hammer|gun|pistol)"),
-    Entry("anal", "anal", after=r"\s+fissures?"),
+    Entry("cum", ("cum", "laude"), before=r"(?:summa |magna )?", after=r"\s+laude"),
+    Entry("pussy", ("pussy", "willow"), after=r"\s+willows?"),
+    Entry("tits?", ("tit",), before=r"(?:great|blue|coal|marsh|willow)\s+"),
+    Entry("bastard", ("bastard", "file"), after=r"\s+files?"),
+    Entry("jackass", ("jackass", "penguin"), after=r"\s+penguins?"),
+    Entry("cock(?:ed|ing)?", ("cock", "the"), after=r"\s+the\s+(?:hammer|gun|pistol)"),
+    Entry("anal", ("anal", "fissure"), after=r"\s+fissures?"),
     # A place name, also hit by repeated-letter collapsing.
-    Entry("twatt", "twatt", after=r",?\s+(?:orkney|shetland)"),
+    Entry("twatt", ("twatt",), after=r",?\s+(?:orkney|shetland)"),
     # A given name: "Moby Dick", "Philip K. Dick", "Dick Van Dyke".
-    Entry("Dick", "dick", before=_NOT_A_NAME + r"(?:[A-Z][a-z]+|[A-Z]\.)\s+",
+    Entry("Dick", ("dick",), before=_NOT_A_NAME + r"(?:[A-Z][a-z]+|[A-Z]\.)\s+",
           after=r"(?!\s+(?:Head|Move|Bag|Face)\b)", case_sensitive=True),
-    Entry("Dick", "dick", after=r"\s+(?!(?:Head|Move|Bag|Face)\b)[A-Z][a-z]+", case_sensitive=True),
+    Entry("Dick", ("dick",), after=r"\s+(?!(?:Head|Move|Bag|Face)\b)[A-Z][a-z]+", case_sensitive=True),
 ]
 
 Interval = tuple[int, int]
@@ -63,21 +62,17 @@ def _compile(entry: Entry) -> re.Pattern[str]:
 _COMPILED = [(entry.required, _compile(entry)) for entry in ENTRIES]
 
 
-def might_protect(lowered: str) -> bool:
-    """False when no safe word can occur in a text whose lower-case form is ``lowered``."""
-    return any(required in lowered for required, _ in _COMPILED)
-
-
-def protected(text: str, to_original: ToOriginal) -> list[Interval]:
-    """The safe words' spans in ``text`` (a view), as original offsets."""
+def protected(text: str, to_original: Callable[[], ToOriginal]) -> list[Interval]:
+    """The safe words' spans in ``text`` (a view), as original offsets; ``to_original`` gives the view's mapping
+    (asked for only when there is a safe word)."""
     lowered = text.lower()
     found = []
     for required, pattern in _COMPILED:
-        if required not in lowered:
+        if not all(literal in lowered for literal in required):
             continue
         for match in pattern.finditer(text):
             if match.end(2) > match.start(2):
-                found.append(to_original(match.start(2), match.end(2)))
+                found.append(to_original()(match.start(2), match.end(2)))
     return found
 
 
