@@ -21,6 +21,11 @@ per-language insults, threats and second-person words. Each hit has a strength; 
 ``certain`` tells a judge it may skip itself: the score is at or above ``certain_toxic``, or at or below
 ``certain_safe``. A wordlist cannot prove a text harmless (insults without listed words, sarcasm, threats in
 other words), so ``certain_safe`` is off by default: only explicit abuse is certain.
+
+Matching is a single pass per view of the text: glin-profanity's dictionaries are one trie-shaped pattern
+(:mod:`llmotel.evaluation.profanity`, which ports glin's rules: normalisation, obfuscation, safe words, which hits
+it reports), and llmotel's insult lists another (:mod:`llmotel.evaluation.toxicity_lexicon`). It finds exactly
+what glin-profanity's per-word search found (tests compare the two), at about a fortieth of the cost.
 """
 
 from __future__ import annotations

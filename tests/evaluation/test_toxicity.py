@@ -8,6 +8,7 @@ property test against the reference kept in ``toxicity_reference.py`` (glin-prof
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from llmotel.errors import ConfigurationError
@@ -312,6 +313,8 @@ def test_concurrent_first_use_and_no_network() -> None:
 # --- the single-pass matcher against the implementation it replaced ----------------------------------------------
 
 GOLDEN = json.loads(toxicity_golden.PATH.read_text(encoding="utf-8"))
+# Every fifth corpus text by default (a few seconds); LLMOTEL_TOXICITY_FULL_GOLDEN=1 checks all of them (a minute).
+GOLDEN_STRIDE = 1 if os.environ.get("LLMOTEL_TOXICITY_FULL_GOLDEN") == "1" else 5
 
 
 def verdicts_differing(config: dict[str, Any], items: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
@@ -333,7 +336,8 @@ def test_same_verdicts_as_recorded_before_the_rewrite(config: dict[str, Any]) ->
     corpus = toxicity_corpus.texts(config["size"], config["seed"], config["all_languages"])
     assert toxicity_golden.checksum(corpus) == config["checksum"], "the corpus generator or the word lists changed"
     assert {text for text, _ in config["labelled"]} == set(toxicity_golden.labelled_texts())
-    differing = verdicts_differing(config, list(zip(corpus, config["corpus"], strict=True)) + config["labelled"])
+    recorded = list(zip(corpus, config["corpus"], strict=True))[::GOLDEN_STRIDE]
+    differing = verdicts_differing(config, recorded + config["labelled"])
     assert not differing, differing[:10]
 
 
@@ -360,6 +364,7 @@ texts_like_users_write = st.one_of(
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts_like_users_write)
+@example(text="MARICóNİ")  # lower-casing "İ" makes two characters: glin's first look misses the word
 def test_single_pass_matcher_finds_what_the_per_word_search_finds(
     reference: toxicity_reference.Detector, text: str
 ) -> None:

@@ -38,6 +38,7 @@ _HEAD = {"ascii": r"(?a:\b)", "native": r"(?<!\w)", "kata": f"(?<![{_KATAKANA}])
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9_]+")
 _ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LONG_RUN = re.compile(r"(.)\1\1")
+_LONGER_IN_LOWER_CASE = "\u0130"  # the one character whose lower case is two characters
 # glin's (?:[^\W\d_]|[@$])[|1!]+[^\W\d_] ("h1t", "b!tch"), starting with the glyph so the search skips to one.
 _AMBIGUOUS_GLYPH = re.compile(r"[|1!](?<=(?:[^\W\d_]|[@$])[|1!])[|1!]*[^\W\d_]")
 
@@ -185,7 +186,15 @@ class ProfanityScanner:
         for number, view in enumerate(views):
             if view is not None:
                 hits.extend(self._occurrences(view, number))
-        return self._report(hits, views) if hits else []
+        if not hits:
+            return []
+        # glin first asks whether any view, lower-cased, has a candidate at all; for the text as given it asks that
+        # of text.lower() even when lower-casing changes the text's length ("İ" becomes "i" and a combining dot),
+        # where it then matches the text itself. A hit found only that way is never reported.
+        only_as_given = all(h.view == 0 for h in hits)  # view 0 is the text as given
+        if _LONGER_IN_LOWER_CASE in text and only_as_given and not self._automaton.find(text.lower()):
+            return []
+        return self._report(hits, views)
 
     # -- views ---------------------------------------------------------------------------------------------------
     def _views(self, text: str) -> list[_View | None]:
