@@ -80,6 +80,7 @@ _JOINABLE = (re.compile(rf"[{_SEP}](?<=[^\W_].)(?=[^\W_])"),
 # A chain read backwards from one of its letters (the grammar reads the same both ways), and onwards from a separator.
 _CHAIN_BACK = re.compile(rf"[^\W_]+(?:[{_SEP} ][^\W_]+)*")
 _CHAIN_ON = re.compile(rf"(?:[{_SEP} ][^\W_]+)+")
+_SINGLE = re.compile(r"(?<![^\W_])[^\W_](?![^\W_])")  # a piece of one letter: every join has one
 # Inflections that may follow a spelled-out word ("f u c k e d").
 _SUFFIXES = frozenset({"s", "es", "ed", "er", "ers", "ing", "y"})
 
@@ -131,6 +132,8 @@ def separator_edits(text: str, index: DictionaryIndex) -> list[Edit]:
             continue  # in the chain just done
         start = len(text) - _reach(_CHAIN_BACK, backwards, len(text) - at)
         end = _reach(_CHAIN_ON, text, at)
+        if not _SINGLE.search(text, start, end):
+            continue
         last = joinable[bisect.bisect_left(joinable, end) - 1]
         window = _window(text, backwards, start, end, at, last, index.max_word_length)
         _collect_joins(window, text, index, edits, taken)
