@@ -58,6 +58,9 @@ class InsultMatcher:
             kind: frozenset(fold(e).strip() for e in lists.get(kind, ()) if e.strip()) for kind in INSULT_LISTS
         }
         entries = sorted(set().union(*self._lists.values()))
+        for entry in entries:  # a space stands for any run of whitespace; other whitespace would be ambiguous
+            if entry != " ".join(entry.split()):
+                raise ValueError(f"insult entries separate their words with single spaces: {entry!r}")
         # Every entry that is a prefix of this one (so matches at the same place), longest first.
         self._chains = {entry: sorted((o for o in entries if entry.startswith(o)), key=len, reverse=True)
                         for entry in entries}

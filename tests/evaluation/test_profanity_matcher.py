@@ -273,6 +273,13 @@ def test_literal_prefixes(expression: str, prefixes: set[str] | None) -> None:
     assert _literal_prefixes(expression) == prefixes
 
 
+def test_insult_entries_separate_words_with_single_spaces() -> None:
+    with pytest.raises(ValueError, match="single spaces"):
+        InsultMatcher({"strong": ["waste  of space"]})
+    with pytest.raises(ValueError, match="single spaces"):
+        InsultMatcher({"mild": ["tab\tseparated"]})
+
+
 def test_a_threat_list_whose_expressions_cannot_be_anchored_still_matches() -> None:
     matcher = ThreatMatcher([r"\w+ you\b", r"\bkys\b"])
     assert matcher.starts("hate you. kys") == [0, 10]
