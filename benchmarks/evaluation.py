@@ -2,12 +2,14 @@
 
     python benchmarks/evaluation.py caller      # CPU time per plain call on the calling thread, evaluation on vs off
     python benchmarks/evaluation.py caller --callgrind  # the same in instructions of the calling thread only
-    python benchmarks/evaluation.py throughput  # spans/s evaluated by the workers (PII + language + sentiment + FTA)
+    python benchmarks/evaluation.py throughput  # spans/s evaluated by the workers, all five offline checks
+    python benchmarks/evaluation.py throughput --each  # ... and each check alone, and the four without toxicity
     python benchmarks/evaluation.py memory      # RSS at 200 calls/s for 60 s with an unreachable OTLP backend
 
 Every mode uses the real OpenAI client over an in-process ``MockTransport`` (no network) with 500-character
 messages; the offline checks and PII redaction are the built-ins (``pip install -e '.[dev]'`` installs them).
-Targets (issue 6): calling thread <= 1.10x; throughput >= 300 spans/s on 2 cores; memory bounded.
+Targets (issues 6 and 13): calling thread <= 1.10x; throughput >= 300 spans/s on 2 cores with all five offline
+checks (``pii``, ``language_mismatch``, ``failure_to_answer``, ``sentiment``, ``toxicity``); memory bounded.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from llmotel.evaluation import builtin
 from llmotel.evaluation.processor import EvaluatingSpanProcessor
 
 OFFLINE = ["language_mismatch", "failure_to_answer", "sentiment", "toxicity"]
+#: the built-in offline checks by name; "pii" is the redactor (it also reports a ``pii`` result)
+CHECKS = ["pii", *OFFLINE]
 QUESTION = (
     "Hello, I am Maria Schmidt and I need help with my order 48213. Please send the invoice to "
     "maria.schmidt@example.com or call me on +49 30 901820 tomorrow. I paid with the card 4111 1111 1111 1111 "
@@ -175,27 +179,43 @@ def llm_span(i: int) -> ReadableSpan:
     return span._readable_span()  # type: ignore[attr-defined]
 
 
-def run_throughput(args: argparse.Namespace) -> None:
+def throughput(checks: list[str], spans: list[ReadableSpan], workers: int, ner: bool) -> tuple[float, float]:
+    """Spans per second the processor's workers evaluate with ``checks`` (names from :data:`CHECKS`), and the
+    process's CPU milliseconds per span (what the figure would be on an idle machine: the GIL lets the workers
+    use about one core; on a shared machine the wall-clock rate falls with the load, the CPU cost much less)."""
     from llmotel.config import resolve
 
-    spans = [llm_span(i) for i in range(args.spans)]
-    evaluators = builtin.evaluators(["language_mismatch", "failure_to_answer", "sentiment"])
+    redactor = builtin.pii_redactor(resolve(redact_pii=True, pii_use_ner=ner)) if "pii" in checks else None
     processor = EvaluatingSpanProcessor(
-        SimpleSpanProcessor(NoopExporter()), evaluators,
-        redactor=builtin.pii_redactor(resolve(redact_pii=True, pii_use_ner=args.ner)),
-        queue_size=args.spans + 10, workers=args.workers,
+        SimpleSpanProcessor(NoopExporter()), builtin.evaluators([c for c in checks if c != "pii"]),
+        redactor=redactor, queue_size=len(spans) + 10, workers=workers,
     )
     processor.on_end(llm_span(-1))  # warm-up: load the models before timing
     processor.force_flush(120_000)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for span in spans:
         processor.on_end(span)
     assert processor.force_flush(600_000)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     processor.shutdown()
-    print(f"worker throughput, PII + language + sentiment + failure-to-answer, 500-char messages, "
-          f"{args.workers} workers: {len(spans) / elapsed:.0f} spans/s ({len(spans)} spans in {elapsed:.2f} s; "
-          f"target >= 300)")
+    return len(spans) / elapsed, cpu / len(spans) * 1e3
+
+
+def run_throughput(args: argparse.Namespace) -> None:
+    spans = [llm_span(i) for i in range(args.spans)]
+    chosen = args.checks.split(",")
+    unknown = sorted(set(chosen) - set(CHECKS))
+    if unknown:
+        raise SystemExit(f"unknown checks {unknown}; choose from {CHECKS}")
+    runs = [chosen]
+    if args.each:
+        runs += [[c] for c in CHECKS] + [[c for c in CHECKS if c != "toxicity"]]
+    print(f"worker throughput, 500-character messages, {args.workers} workers, {len(spans)} spans per run "
+          f"(load average {os.getloadavg()[0]:.1f}):")
+    for checks in runs:
+        rate, cpu_ms = throughput(checks, spans, args.workers, args.ner)
+        target = "  (target >= 300)" if checks == CHECKS else ""
+        print(f"  {' + '.join(checks):60} {rate:6.0f} spans/s   CPU {cpu_ms:5.2f} ms/span{target}", flush=True)
 
 
 def dead_port() -> int:
@@ -252,6 +272,8 @@ def main() -> None:
     throughput.add_argument("--spans", type=int, default=2000)
     throughput.add_argument("--workers", type=int, default=2)
     throughput.add_argument("--ner", action="store_true", help="also names/locations with the spaCy model")
+    throughput.add_argument("--checks", default=",".join(CHECKS), help="comma-separated names from CHECKS")
+    throughput.add_argument("--each", action="store_true", help="also each check alone, and all but toxicity")
     memory = sub.add_parser("memory")
     memory.add_argument("--rate", type=int, default=200)
     memory.add_argument("--seconds", type=int, default=60)

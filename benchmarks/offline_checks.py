@@ -3,10 +3,14 @@
 Printed, per evaluator: first-use cost (lazy loading of phrase lists / lexicon and glin-profanity, measured in a
 fresh interpreter together with the resident memory it adds), then the per-call time on several 500-character
 texts (median and p95 of many calls, best of a few repeats), and the throughput of two threads sharing one
-evaluator (the GIL makes it about one core's worth). Then the toxicity pre-check's precision and recall on small
-labelled sets (so lexicon edits can be checked against them).
+evaluator (the GIL makes it about one core's worth). Then the toxicity pre-check on one 500-character text at a
+time, before and now: the reference kept in ``tests/evaluation/toxicity_reference.py`` (the implementation the
+single-pass matcher replaced: glin-profanity's one regex search per dictionary word) against the current one, in
+the same run, with the ratio; and on the benchmark's own spans (evaluation.py) and a seeded varied corpus of
+texts with abuse, obfuscation and many scripts. Then the pre-check's precision and recall on small labelled sets
+(so lexicon edits can be checked against them).
 
-    python benchmarks/offline_checks.py [--calls 300] [--repeats 3]
+    python benchmarks/offline_checks.py [--calls 300] [--repeats 3] [--corpus 400]
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.evaluation's reference
+from evaluation import ANSWER, QUESTION
+
+from llmotel.evaluation import toxicity
 from llmotel.evaluation.failure_to_answer import FailureToAnswerEvaluator
 from llmotel.evaluation.toxicity import ToxicityPrecheckEvaluator
 from llmotel.evaluation.types import EvaluationInput
+from tests.evaluation import toxicity_corpus, toxicity_reference
 
 CHARS = 500
 HELPFUL = (
@@ -289,6 +299,35 @@ def quality() -> None:
         print(f"  {name:10} precision {precision:.2f} recall {recall:.2f} {sizes}  {certain}")
 
 
+def before_and_now(calls: int, repeats: int, corpus_size: int) -> None:
+    """The pre-check's ``judge_text`` on one text, reference (glin-profanity's per-word search) against now."""
+    reference = toxicity_reference.Detector(toxicity.DEFAULT_LANGUAGES, toxicity_reference.lexicon())
+    now = toxicity.detector_for(toxicity.DEFAULT_LANGUAGES)
+    texts = {name: (text * (CHARS // len(text) + 1))[:CHARS] for name, text in TEXTS.items()}
+    texts["span question"] = f"Ticket 17. {QUESTION}"
+    texts["span answer"] = f"{ANSWER} (ticket 17)"
+    print("\ntoxicity pre-check, one text (judge_text): before (reference) -> now, median of many calls")
+    for name, text in texts.items():
+        assert toxicity.judge_text(text, now) == toxicity_reference.judge_text(text, reference), name
+        old, _ = per_call(partial(toxicity_reference.judge_text, text, reference), max(calls // 10, 20), repeats)
+        new, p95 = per_call(partial(toxicity.judge_text, text, now), calls, repeats)
+        print(f"  {name:20} {len(text):4} chars  {old * 1e3:7.3f} ms -> {new * 1e3:6.3f} ms (p95 {p95 * 1e3:6.3f})"
+              f"  {old / new:5.1f}x faster")
+    corpus = [text[:5000] for text in toxicity_corpus.texts(corpus_size, 7)]
+    for label, judge, detector in (("before", toxicity_reference.judge_text, reference),
+                                   ("now", toxicity.judge_text, now)):
+        times = []
+        for text in corpus:
+            start = time.perf_counter()
+            judge(text, detector)
+            times.append(time.perf_counter() - start)
+        chars = sum(len(t) for t in corpus)
+        times.sort()
+        print(f"  varied corpus ({len(corpus)} texts, mean {chars / len(corpus):.0f} chars), {label}: mean "
+              f"{statistics.mean(times) * 1e3:.3f} ms per text, p95 {times[int(len(times) * 0.95)] * 1e3:.3f} ms, "
+              f"{sum(times) / chars * CHARS * 1e3:.3f} ms per 500 chars")
+
+
 def first_use(module: str, cls: str) -> str:
     code = FIRST_USE.format(module=module, cls=cls)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -299,6 +338,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--corpus", type=int, default=400, help="texts of the varied corpus to time")
     args = parser.parse_args()
 
     evaluators: list[tuple[str, str, str, FailureToAnswerEvaluator | ToxicityPrecheckEvaluator]] = [
@@ -320,6 +360,7 @@ def main() -> None:
             list(pool.map(evaluator.evaluate, items))
         elapsed = time.perf_counter() - start
         print(f"  2 threads: {len(items) / elapsed:8.0f} evaluations/s")
+    before_and_now(args.calls, args.repeats, args.corpus)
     quality()
 
 

@@ -5,6 +5,7 @@ Heuristics, not parsers: they only decide whether a text is worth giving to a la
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -19,17 +20,30 @@ _QUOTED = re.compile(r"“[^”\n]{1,300}”|„[^“”\n]{1,300}[“”]|«[^�
                      r"|『[^』\n]{1,300}』|\"[^\"\n]{1,300}\"")
 # A line that looks like source code. Chat users often type in lowercase, so a keyword alone is not enough: the
 # line must also have a statement's shape (definition, import, block opener, assignment, call ending in ";").
-_CODE_LINE = re.compile(
-    r"^\s*(?:def|class|fn|func|function)\s+[A-Za-z_]\w*\s*[(:<{]"
-    r"|^\s*(?:from\s+[\w.]+\s+)?import\s+[\w.*]+(?:\s*,\s*[\w.*]+)*(?:\s+as\s+\w+)?\s*;?\s*$"
-    r"|^\s*(?:elif|else|try|except|finally|for|while|if|with)\b.*[\w)\]'\"]:\s*$"
-    r"|^\s*(?:#include|#define|#!/|SELECT\s|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)"
-    r"|^\s*(?://|/\*|\*/|[}\])]|\$ \S)"
-    r"|^\s*[A-Za-z_$][\w.$\[\]'\"]*\s*(?:[-+*/%|&]|\?\?)?=(?!=)\s*\S"
-    r"|^\s*[\w.]+\([^\n]*\)\s*;?\s*$"
-    r"|^(?=.*[(=]).*;\s*$|\{\s*$|\w\([^()\n]*\)\s*:\s*$|=>"
+# What must start the line is one pattern, tried at the start only; what may stand anywhere (a "{" ending the line,
+# a call before a closing ":", "=>") another, searched for only in a line with "{", "(" or "=>".
+_CODE_LINE_START = re.compile(
+    r"\s*(?:def|class|fn|func|function)\s+[A-Za-z_]\w*\s*[(:<{]"
+    r"|\s*(?:from\s+[\w.]+\s+)?import\s+[\w.*]+(?:\s*,\s*[\w.*]+)*(?:\s+as\s+\w+)?\s*;?\s*$"
+    r"|\s*(?:elif|else|try|except|finally|for|while|if|with)\b.*[\w)\]'\"]:\s*$"
+    r"|\s*(?:#include|#define|#!/|SELECT\s|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)"
+    r"|\s*(?://|/\*|\*/|[}\])]|\$ \S)"
+    r"|\s*[A-Za-z_$][\w.$\[\]'\"]*\s*(?:[-+*/%|&]|\?\?)?=(?!=)\s*\S"
+    r"|\s*[\w.]+\([^\n]*\)\s*;?\s*$"
+    r"|(?=.*[(=]).*;\s*$"
 )
+_CODE_LINE_ANYWHERE = re.compile(r"\{\s*$|\w\([^()\n]*\)\s*:\s*$|=>")
+
+
+def _is_code_line(line: str) -> bool:
+    """Whether one line (no line break in it) looks like source code."""
+    if _CODE_LINE_START.match(line):
+        return True
+    return ("{" in line or "(" in line or "=>" in line) and _CODE_LINE_ANYWHERE.search(line) is not None
+
+
 _CODE_SYMBOLS = frozenset("{}[]()<>;=+*/\\|&$#_:")
+_WHITESPACE = re.compile(r"\s+")
 # Sentence ends, including the CJK full stop and full-width exclamation and question marks.
 _SENTENCE_END = (".", "!", "?", "\u3002", "\uff01", "\uff1f")
 
@@ -60,9 +74,9 @@ def letter_count(text: str) -> int:
 
 def _looks_like_code(lines: list[str]) -> bool:
     if len(lines) >= 2:
-        return sum(1 for line in lines if _CODE_LINE.search(line)) / len(lines) >= 0.6
-    chars = [ch for ch in lines[0] if not ch.isspace()]
-    return len(chars) >= 8 and sum(ch in _CODE_SYMBOLS for ch in chars) / len(chars) >= 0.25
+        return sum(1 for line in lines if _is_code_line(line)) / len(lines) >= 0.6
+    chars = _WHITESPACE.sub("", lines[0])  # counted with str methods, not a Python loop per character
+    return len(chars) >= 8 and sum(chars.count(symbol) for symbol in _CODE_SYMBOLS) / len(chars) >= 0.25
 
 
 def _looks_like_csv(lines: list[str]) -> bool:
@@ -103,6 +117,7 @@ def structured_kind(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # language_mismatch and sentiment both clean the same texts of a span
 def prose(text: str, *, drop_quotes: bool = False, min_rest: int = 1) -> str:
     """``text`` without code blocks, inline code, code-like lines, markdown tables, tags, URLs and e-mail addresses.
 
@@ -112,9 +127,10 @@ def prose(text: str, *, drop_quotes: bool = False, min_rest: int = 1) -> str:
     text = _FENCED_CODE.sub(" ", text)
     text = _TABLE_ROW.sub(" ", text)
     text = _INLINE_CODE.sub(" ", text)
-    text = _URL_OR_EMAIL.sub(" ", text)
+    if "@" in text or "://" in text or "www." in text:  # the pattern needs one of them; searching costs
+        text = _URL_OR_EMAIL.sub(" ", text)
     text = _TAG.sub(" ", text)
-    text = "\n".join(line for line in text.splitlines() if not _CODE_LINE.search(line))
+    text = "\n".join(line for line in text.splitlines() if not _is_code_line(line))
     if drop_quotes:
         unquoted = _QUOTED.sub(" ", text)
         if letter_count(unquoted) >= min_rest:

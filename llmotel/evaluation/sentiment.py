@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import string
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -31,18 +32,40 @@ _MIN_LANGUAGE_CONFIDENCE = 0.7
 
 _analyzer_lock = threading.Lock()
 _analyzer: Any = None
+_emoji_chars: frozenset[str] = frozenset()  # the emoji VADER replaces with words (it looks at one character at a time)
 
 
 def _vader() -> Any:
     """The shared VADER analyzer (reads its lexicons once; read-only afterwards, so safe across threads)."""
-    global _analyzer
+    global _analyzer, _emoji_chars
     if _analyzer is None:
         with _analyzer_lock:
             if _analyzer is None:
                 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-                _analyzer = SentimentIntensityAnalyzer()
+                analyzer = SentimentIntensityAnalyzer()
+                _emoji_chars = frozenset(e for e in analyzer.emojis if len(e) == 1)
+                _analyzer = analyzer
     return _analyzer
+
+
+def compound(sentence: str) -> float:
+    """VADER's compound score of one sentence.
+
+    VADER gives a word a valence only when the word (lower case, punctuation stripped as VADER strips it) is in
+    its lexicon; a sentence with no such word and no emoji scores exactly 0.0, which is returned without running
+    VADER's scoring (most sentences of a factual answer).
+    """
+    analyzer = _vader()
+    if _emoji_chars.isdisjoint(sentence):
+        lexicon = analyzer.lexicon
+        for token in sentence.split():
+            stripped = token.strip(string.punctuation)
+            if (token if len(stripped) <= 2 else stripped).lower() in lexicon:
+                break
+        else:
+            return 0.0
+    return float(analyzer.polarity_scores(sentence)["compound"])
 
 
 def _number(setting: str, value: object, low: float, high: float) -> float:
@@ -138,9 +161,8 @@ class SentimentEvaluator:
                     explanation=f"VADER scores English only; {target} is {language_name(other)}",
                     metadata={"skip_reason": "not_english", "language": other, "truncated": truncated},
                 )
-        analyzer = _vader()
         sentences = [s for s in _SENTENCE_BREAK.split(text) if s and not s.isspace()]
-        scores = [float(analyzer.polarity_scores(s)["compound"]) for s in sentences]
+        scores = [compound(s) for s in sentences]
         score = sum(scores) / len(scores) if scores else 0.0
         label = self._label(score)
         return EvaluationResult(

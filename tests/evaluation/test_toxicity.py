@@ -1,8 +1,14 @@
-"""ToxicityPrecheckEvaluator with the real glin-profanity package and llmotel's lexicon overlay."""
+"""ToxicityPrecheckEvaluator with the real glin-profanity package and llmotel's lexicon overlay.
+
+The single-pass matcher is held to the implementation it replaced two ways: the verdicts recorded with that
+implementation on every labelled text and a 27,000-text varied corpus (``toxicity_golden.json``), and a
+property test against the reference kept in ``toxicity_reference.py`` (glin-profanity's per-word regex search).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,9 +17,13 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from llmotel.errors import ConfigurationError
+from llmotel.evaluation._text import cap
 from llmotel.evaluation.toxicity import (
+    DEFAULT_LANGUAGES,
     METHOD,
     SCORE_AMBIGUOUS,
     SCORE_DIRECTED_MILD,
@@ -22,10 +32,15 @@ from llmotel.evaluation.toxicity import (
     SCORE_MILD_INSULT,
     SCORE_STRONG,
     SCORE_THREAT,
+    Detector,
     ToxicityPrecheckEvaluator,
+    detector_for,
     fold,
+    judge_text,
+    lexicon,
 )
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
+from tests.evaluation import toxicity_corpus, toxicity_golden, toxicity_reference
 from tests.evaluation.helpers import NO_NETWORK_PRELUDE, make_input
 
 
@@ -98,23 +113,32 @@ def test_tricky_harmless_text_is_safe(evaluator: ToxicityPrecheckEvaluator, text
     assert result.metadata["certain"] is False
 
 
-@pytest.mark.parametrize(
-    ("text", "score", "category", "certain"),
-    [
-        ("I'm going to hurt you.", SCORE_THREAT, "threat", True),
-        ("Ich bringe dich um.", SCORE_THREAT, "threat", True),
-        ("Je vais te tuer.", SCORE_THREAT, "threat", True),
-        ("Te voy a matar.", SCORE_THREAT, "threat", True),
-        ("you are a moron", SCORE_DIRECTED_STRONG, "insult", True),
-        ("This build is fucking broken.", SCORE_STRONG, "profanity", True),
-        ("You are useless.", SCORE_DIRECTED_MILD, "insult", False),
-        ("Shut up.", SCORE_DIRECTED_MILD, "insult", False),
-        ("What a shitty day.", SCORE_MILD, "profanity", False),
-        ("What a jackass.", SCORE_AMBIGUOUS, "profanity", False),
-        ("The bitch gave birth to six puppies.", SCORE_AMBIGUOUS, "profanity", False),
-        ("That was a stupid bug in the parser.", SCORE_MILD_INSULT, "insult", False),
-    ],
-)
+TIERS = [
+    ("I'm going to hurt you.", SCORE_THREAT, "threat", True),
+    ("Ich bringe dich um.", SCORE_THREAT, "threat", True),
+    ("Je vais te tuer.", SCORE_THREAT, "threat", True),
+    ("Te voy a matar.", SCORE_THREAT, "threat", True),
+    ("you are a moron", SCORE_DIRECTED_STRONG, "insult", True),
+    ("This build is fucking broken.", SCORE_STRONG, "profanity", True),
+    ("You are useless.", SCORE_DIRECTED_MILD, "insult", False),
+    ("Shut up.", SCORE_DIRECTED_MILD, "insult", False),
+    ("What a shitty day.", SCORE_MILD, "profanity", False),
+    ("What a jackass.", SCORE_AMBIGUOUS, "profanity", False),
+    ("The bitch gave birth to six puppies.", SCORE_AMBIGUOUS, "profanity", False),
+    ("That was a stupid bug in the parser.", SCORE_MILD_INSULT, "insult", False),
+]
+# Other texts the tests below judge; with the above, the labelled texts recorded in toxicity_golden.json.
+OTHER_TEXTS = [
+    "Water boils at 100 degrees Celsius at sea level.", "Water boils at 100 degrees Celsius.", "You are stupid.",
+    "You asked a question. The stupid printer jammed again.", "You are a fucking idiot.", "I'm here to help.",
+    "You fucking moron, I will kill you.", "Go to hell, asshole.", "All good here. " * 20 + "You are a fucking idiot.",
+    "\N{PILE OF POO}\u200b\u202e!!!", "Fuck!!! \N{REVERSED HAND WITH MIDDLE FINGER EXTENDED}\u200b",
+    "Va te faire foutre.", "You stupid moron.", "I can't help with that.",
+]
+LABELLED_TEXTS = TOXIC + SAFE + [t[0] for t in TIERS] + OTHER_TEXTS
+
+
+@pytest.mark.parametrize(("text", "score", "category", "certain"), TIERS)
 def test_score_tiers_and_certainty(
     evaluator: ToxicityPrecheckEvaluator, text: str, score: float, category: str, certain: bool
 ) -> None:
@@ -284,3 +308,74 @@ def test_concurrent_first_use_and_no_network() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+# --- the single-pass matcher against the implementation it replaced ----------------------------------------------
+
+GOLDEN = json.loads(toxicity_golden.PATH.read_text(encoding="utf-8"))
+# Every fifth corpus text by default (a few seconds); LLMOTEL_TOXICITY_FULL_GOLDEN=1 checks all of them (a minute).
+GOLDEN_STRIDE = 1 if os.environ.get("LLMOTEL_TOXICITY_FULL_GOLDEN") == "1" else 5
+
+
+def verdicts_differing(config: dict[str, Any], items: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    detector = Detector(tuple(config["languages"]), lexicon())
+    differing = []
+    for text, recorded in items:
+        verdict = judge_text(cap(text, GOLDEN["max_chars"])[0], detector)
+        now = toxicity_golden.encode(verdict.score, verdict.categories, verdict.directed, verdict.match_count)
+        if now != recorded:
+            differing.append((text, recorded, now))
+    return differing
+
+
+@pytest.mark.parametrize("config", GOLDEN["configs"], ids=[c["name"] for c in GOLDEN["configs"]])
+def test_same_verdicts_as_recorded_before_the_rewrite(config: dict[str, Any]) -> None:
+    """Every labelled text and every text of the seeded corpus (leetspeak, separators, masks, homoglyphs, HTML,
+    24 languages, texts past the cap) gets the verdict the old implementation gave it: score, categories,
+    whether it is addressed to the reader, and the number of hits. So the label and ``certain`` are the same too."""
+    corpus = toxicity_corpus.texts(config["size"], config["seed"], config["all_languages"])
+    assert toxicity_golden.checksum(corpus) == config["checksum"], "the corpus generator or the word lists changed"
+    assert {text for text, _ in config["labelled"]} == set(toxicity_golden.labelled_texts())
+    recorded = list(zip(corpus, config["corpus"], strict=True))[::GOLDEN_STRIDE]
+    differing = verdicts_differing(config, recorded + config["labelled"])
+    assert not differing, differing[:10]
+
+
+@pytest.fixture(scope="module")
+def reference() -> toxicity_reference.Detector:
+    return toxicity_reference.Detector(DEFAULT_LANGUAGES, toxicity_reference.lexicon())
+
+
+_WORDS = sorted(
+    set(toxicity_reference.lexicon().ambiguous | toxicity_reference.lexicon().mild)
+    | {w for lang in DEFAULT_LANGUAGES for w in toxicity_corpus.dictionary.get_words(lang)}
+)
+# Separators, masks, leetspeak, length-changing and confusable letters, zero-width space, markup.
+_ODD = ("aeiou\u00e7\u00e9\u00fc \u0130\u0131\u00df@$!1|0345*#%_?.-,/ \n\t\u200b"
+        "\u0410\u0430\u03bf\u0455\uff46&<>;'`\u00b4\u2019")
+texts_like_users_write = st.one_of(
+    st.randoms(use_true_random=False).map(toxicity_corpus.text),
+    st.lists(st.one_of(st.sampled_from(_WORDS), st.text(_ODD, max_size=4)), max_size=8).map("".join),
+    st.lists(st.one_of(st.sampled_from(_WORDS), st.sampled_from(toxicity_corpus.SECOND_PERSON_EXTRA),
+                       st.sampled_from(toxicity_corpus.THREATS), st.text(_ODD, max_size=3)), max_size=10).map(" ".join),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts_like_users_write)
+@example(text="MARICóNİ")  # lower-casing "İ" makes two characters: glin's first look misses the word
+def test_single_pass_matcher_finds_what_the_per_word_search_finds(
+    reference: toxicity_reference.Detector, text: str
+) -> None:
+    """Against the reference: glin-profanity's own Filter (one regex per word) and the per-list alternations."""
+    detector = detector_for(DEFAULT_LANGUAGES)
+    glin = reference.filter.check_profanity(text).get("matches") or []
+    assert [(m.word, m.index) for m in detector.scanner.matches(text)] == [(m["word"], m["index"]) for m in glin]
+    assert judge_text(text, detector) == toxicity_reference.judge_text(text, reference)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=30) | texts_like_users_write)
+def test_fold_is_the_old_fold(text: str) -> None:
+    assert fold(text) == toxicity_reference.fold(text)
