@@ -16,13 +16,11 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llmotel
 from llmotel import semconv as sc
 from llmotel.instrumentation._stainless import Patcher, SdkLayoutError, resolve_layout
+from tests.test_enable import fresh_provider
 
 SDKS = {"openai": openai, "anthropic": anthropic}
 # (module, class, method) the wrap patches: at enable() or, for raw responses, on first use
@@ -85,13 +83,6 @@ def ask_both(openai_client: openai.OpenAI, anthropic_client: anthropic.Anthropic
     message = anthropic_client.messages.create(model="claude-haiku-4-5", max_tokens=32,
                                                messages=[{"role": "user", "content": "hi"}])
     return answer.choices[0].message.content or "", message.content[0].text
-
-
-def fresh_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider, exporter
 
 
 @pytest.mark.parametrize("broken_name", ["openai", "anthropic"])
