@@ -12,10 +12,12 @@ the interpreter's own start-up is left out) over ``--repeats`` runs that take tu
 ``python -X importtime`` reports (the sum of every module's own time; one run each), with the modules llmotel's
 variant adds that cost most. ``enable()`` runs with its defaults (no endpoint configured: the console sink).
 
-``--evaluation`` adds ``enable(redact_pii=True, evaluators=[the four offline checks])`` with openai imported
-first: ``enable()``'s time and the process's resident memory, with the built-ins loaded in ``enable()`` (the
-default) and with ``LLMOTEL_EVALUATOR_LOADING=background``, against ``enable()`` without evaluation (what
-loading on first use would leave in ``enable()``).
+``--evaluation`` adds ``enable(redact_pii=True, evaluators=[the four offline checks])`` with openai and llmotel
+imported first: ``enable()``'s time, the time until the checks are loaded, and the process's resident memory
+once they are, with the checks loaded on the background thread (the default) and in ``enable()``
+(``builtin.load_in_background = False``), against ``enable()`` without evaluation (what loading on first use
+would leave in ``enable()``); and the same followed by the application's own ``import anthropic`` (time until
+the application is ready), which competes with the background load for the interpreter.
 
 Bytecode: the runs use a private ``PYTHONPYCACHEPREFIX`` (filled by one warm-up run per variant), so every module,
 llmotel's included, loads from compiled bytecode as it does once installed, whatever ``PYTHONDONTWRITEBYTECODE``
@@ -43,17 +45,18 @@ EVALUATION = ("import llmotel; llmotel.enable(redact_pii=True, evaluators=['lang
               "'failure_to_answer', 'sentiment', 'toxicity'])")
 PROBE = """
 import time
-_t0 = time.perf_counter()
 {setup}
-_t1 = time.perf_counter()
+_t1, _c1, _h1 = time.perf_counter(), time.process_time(), time.thread_time()
 {code}
-_t2 = time.perf_counter()
+_t2, _c2, _h2 = time.perf_counter(), time.process_time(), time.thread_time()
 {after}
+_t3, _c3 = time.perf_counter(), time.process_time()
 import json
 for _line in open("/proc/self/status"):
     if _line.startswith("VmRSS:"):
         _rss = int(_line.split()[1]) / 1024
-print(json.dumps({{"seconds": _t2 - _t1, "rss_mb": _rss}}))
+print(json.dumps({{"seconds": _t2 - _t1, "cpu": _c2 - _c1, "thread_cpu": _h2 - _h1, "until_after": _t3 - _t1,
+                  "cpu_until_after": _c3 - _c1, "rss_mb": _rss}}))
 """
 
 
@@ -62,8 +65,7 @@ class Variant:
     label: str
     code: str
     setup: str = ""  # runs first, untimed
-    after: str = ""  # runs after the timed part, untimed
-    env: tuple[tuple[str, str], ...] = ()
+    after: str = ""  # runs after the timed part (counted in "until_after")
 
 
 SCENARIOS = {
@@ -76,9 +78,9 @@ SCENARIOS = {
 }
 
 
-def environment(variant: Variant) -> dict[str, str]:
+def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMOTEL_", "OTEL_", "PYTHONDONTWRITEBYTECODE"))}
-    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(CACHE), **dict(variant.env))
+    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(CACHE))
     return env
 
 
@@ -88,18 +90,18 @@ def script(variant: Variant) -> str:
 
 def measure(variant: Variant) -> dict[str, float]:
     result = subprocess.run([sys.executable, "-c", script(variant)], capture_output=True, text=True,
-                            env=environment(variant), check=True, timeout=300)
+                            env=environment(), check=True, timeout=300)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def import_times(variant: Variant) -> dict[str, int]:
     """Module -> its own import time in microseconds, from ``-X importtime`` (statements of ``code`` only)."""
-    marker = "import _llmotel_bench_marker_"
-    code = f"{variant.setup}\ntry:\n    {marker}\nexcept ImportError:\n    pass\n{variant.code}"
+    marker = "-- timed part --"
+    code = f"{variant.setup}\nimport sys; sys.stderr.write({marker!r} + '\\n'); sys.stderr.flush()\n{variant.code}"
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                            env=environment(variant), check=True, timeout=300)
+                            env=environment(), check=True, timeout=300)
     lines = result.stderr.splitlines()
-    start = next((i for i, line in enumerate(lines) if "_llmotel_bench_marker_" in line), -1)
+    start = lines.index(marker)
     own: dict[str, int] = {}
     for line in lines[start + 1:]:
         if not line.startswith("import time:") or "|" not in line:
@@ -110,64 +112,71 @@ def import_times(variant: Variant) -> dict[str, int]:
     return own
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def figure(runs: list[dict[str, float]], key: str) -> float:
+    """The median of one figure over the runs, in milliseconds (or MB for RSS)."""
+    return statistics.median(r[key] for r in runs) * (1 if key == "rss_mb" else 1000)
 
 
-def startup(repeats: int) -> None:
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-          f"{repeats} runs each (median, min)")
-    for base, ours in SCENARIOS.values():  # warm-up: bytecode into the private cache
-        measure(base)
-        measure(ours)
-    runs: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for base, ours in SCENARIOS.values():
-            for variant in (base, ours):
-                runs.setdefault(variant.label, []).append(measure(variant)["seconds"])
-    for name, (base, ours) in SCENARIOS.items():
-        plain, traced = runs[base.label], runs[ours.label]
-        base_imports, our_imports = import_times(base), import_times(ours)
-        added = {m: t for m, t in our_imports.items() if m not in base_imports}
-        heaviest = sorted(added.items(), key=lambda item: -item[1])[:6]
-        print(f"\n{name}")
-        print(f"  {base.label:28s} {median(plain) * 1000:8.0f} ms  (min {min(plain) * 1000:.0f})")
-        print(f"  {ours.label:28s} {median(traced) * 1000:8.0f} ms  (min {min(traced) * 1000:.0f})")
-        print(f"  llmotel adds {(median(traced) - median(plain)) * 1000:.0f} ms (median), "
-              f"{(min(traced) - min(plain)) * 1000:.0f} ms (min); target <= 150 ms")
-        print(f"  -X importtime: {sum(base_imports.values()) / 1000:.0f} ms -> {sum(our_imports.values()) / 1000:.0f}"
-              f" ms, +{len(added)} modules ({sum(added.values()) / 1000:.0f} ms), heaviest own times: "
-              + ", ".join(f"{m} {t / 1000:.1f}" for m, t in heaviest))
-        sdks = sorted({m.split(".")[0] for m in added if m.split(".")[0] in ("openai", "anthropic")})
-        print(f"  SDK modules llmotel's variant imports beyond the application's: {sdks or 'none'}")
-
-
-def evaluation(repeats: int) -> None:
-    setup = "import openai"
-    wait = "import llmotel._setup as s; s._enabled and s.flush(60)"  # background: wait for the load to end
-    variants = [
-        Variant("enable(), no evaluation", ENABLE, setup),
-        Variant("evaluation loaded in enable()", EVALUATION, setup),
-        Variant("evaluation loaded in background", EVALUATION, setup, after=wait,
-                env=(("LLMOTEL_EVALUATOR_LOADING", "background"),)),
-    ]
+def repeated(variants: list[Variant], repeats: int) -> dict[str, list[dict[str, float]]]:
+    """Every variant ``repeats`` times, taking turns, after one warm-up run each (bytecode into the cache)."""
     for variant in variants:
         measure(variant)
     runs: dict[str, list[dict[str, float]]] = {}
     for _ in range(repeats):
         for variant in variants:
             runs.setdefault(variant.label, []).append(measure(variant))
-    print("\nevaluation: enable(redact_pii=True, evaluators=[4 offline checks]) after `import openai`")
+    return runs
+
+
+def startup(repeats: int) -> None:
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          f"medians of {repeats} runs: wall time, and CPU time (what other processes on the machine disturb least)")
+    runs = repeated([v for pair in SCENARIOS.values() for v in pair], repeats)
+    for name, (base, ours) in SCENARIOS.items():
+        plain, traced = runs[base.label], runs[ours.label]
+        base_imports, our_imports = import_times(base), import_times(ours)
+        added = {m: t for m, t in our_imports.items() if m not in base_imports}
+        heaviest = sorted(added.items(), key=lambda item: -item[1])[:6]
+        print(f"\n{name}")
+        for variant, figures in ((base, plain), (ours, traced)):
+            wall, cpu = figure(figures, "seconds"), figure(figures, "cpu")
+            print(f"  {variant.label:26s} wall {wall:7.0f} ms   CPU {cpu:7.0f} ms")
+        print(f"  llmotel adds: wall {figure(traced, 'seconds') - figure(plain, 'seconds'):.0f} ms, "
+              f"CPU {figure(traced, 'cpu') - figure(plain, 'cpu'):.0f} ms (target <= 150 ms)")
+        print(f"  -X importtime: {sum(base_imports.values()) / 1000:.0f} ms -> {sum(our_imports.values()) / 1000:.0f}"
+              f" ms, +{len(added)} modules ({sum(added.values()) / 1000:.0f} ms); heaviest own times (ms): "
+              + ", ".join(f"{m} {t / 1000:.1f}" for m, t in heaviest))
+        sdks = sorted({m.split(".")[0] for m in added if m.split(".")[0] in ("openai", "anthropic")})
+        print(f"  SDK packages only llmotel's variant imports: {', '.join(sdks) or 'none'}")
+
+
+def evaluation(repeats: int) -> None:
+    setup = "import openai, llmotel"
+    eager = setup + "; import llmotel.evaluation.builtin as builtin; builtin.load_in_background = False"
+    loaded = "from llmotel.evaluation._loading import background_load; background_load.wait()"
+    variants = [
+        Variant("no evaluation", "llmotel.enable()", setup),
+        Variant("checks loaded in enable()", EVALUATION, eager, after=loaded),
+        Variant("checks loaded in background", EVALUATION, setup, after=loaded),
+        Variant("in enable(), then app imports", f"{EVALUATION}; import anthropic", eager, after=loaded),
+        Variant("background, then app imports", f"{EVALUATION}; import anthropic", setup, after=loaded),
+    ]
+    runs = repeated(variants, repeats)
+    print("\nevaluation: enable(redact_pii=True, evaluators=[4 offline checks]), openai and llmotel imported first;")
+    print("  timed part (wall, and CPU of the calling thread); until the checks are loaded (wall, process CPU); RSS")
     for variant in variants:
-        seconds = [r["seconds"] for r in runs[variant.label]]
-        rss = [r["rss_mb"] for r in runs[variant.label]]
-        print(f"  {variant.label:34s} enable() {median(seconds) * 1000:7.0f} ms (min {min(seconds) * 1000:.0f}),"
-              f" RSS {median(rss):6.0f} MB")
-    plain, eager = runs[variants[0].label], runs[variants[1].label]
-    saved_time = median([r["seconds"] for r in eager]) - median([r["seconds"] for r in plain])
-    saved_rss = median([r["rss_mb"] for r in eager]) - median([r["rss_mb"] for r in plain])
-    print(f"  on first use, enable() would save {saved_time * 1000:.0f} ms and {saved_rss:.0f} MB "
-          "(paid at the first evaluated span instead)")
+        figures = runs[variant.label]
+        print(f"  {variant.label:30s} timed {figure(figures, 'seconds'):6.0f} ms (thread CPU "
+              f"{figure(figures, 'thread_cpu'):5.0f}), until loaded {figure(figures, 'until_after'):6.0f} ms "
+              f"(CPU {figure(figures, 'cpu_until_after'):5.0f}), RSS {figure(figures, 'rss_mb'):4.0f} MB")
+    plain, eager_runs, background = (runs[v.label] for v in variants[:3])
+    for key, what in (("seconds", "wall"), ("thread_cpu", "calling thread's CPU")):
+        cost = figure(eager_runs, key) - figure(plain, key)
+        left = figure(background, key) - figure(plain, key)
+        print(f"  {what}: the checks cost enable() {cost:.0f} ms; loaded in the background enable() keeps {left:.0f} ms"
+              f" (the shared modules) and saves {cost - left:.0f} ms; on first use it would save all {cost:.0f} ms")
+    print(f"  memory: the checks take {figure(eager_runs, 'rss_mb') - figure(plain, 'rss_mb'):.0f} MB either way; "
+          "only loading on first use would spare it, and only until a span is evaluated")
 
 
 def main() -> None:
