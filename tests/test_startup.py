@@ -52,9 +52,11 @@ def test_enable_imports_no_sdk_and_instruments_the_one_the_application_imports_l
         patched = hasattr(openai._base_client.SyncAPIClient.request, "__llmotel_original__")
         llmotel.shutdown()
         print(json.dumps({{"after_enable": after_enable, "anthropic_imported": "anthropic" in sys.modules,
-                           "patched": patched}}))
+                           "patched": patched,
+                           "base_instrumentor": "opentelemetry.instrumentation.instrumentor" in sys.modules}}))
     """)
-    assert out == {"after_enable": [], "anthropic_imported": False, "patched": True}
+    # opentelemetry.instrumentation (packaging, semconv opt-in tables) is only for opentelemetry-instrument
+    assert out == {"after_enable": [], "anthropic_imported": False, "patched": True, "base_instrumentor": False}
     (span,) = otlp_receiver.wait_for_spans(1, timeout=10)
     assert span.name == "chat gpt-4o-mini"
 
@@ -99,6 +101,39 @@ def test_shutdown_removes_pending_hooks_and_enable_shutdown_cycles_do_not_stack_
     """)
     enabled = [1, [["anthropic", 1], ["openai", 1]]]
     assert out == {"seen": [enabled, [0, []]] * 3, "anthropic_patched": False}
+
+
+def test_enable_and_the_instrumentor_share_one_instrumentation_and_the_latest_wins(openai_client):
+    """One patch per SDK whoever instruments it (never two spans for one call); enable()'s shutdown does not undo
+    a later OpenAIInstrumentor().instrument(), and the instrumentor's uninstrument() leaves the SDK untouched."""
+    import openai
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmotel.instrumentation.openai import OpenAIInstrumentor
+
+    def provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+        exporter = InMemorySpanExporter()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return tracer_provider, exporter
+
+    def ask() -> None:
+        openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+
+    original = openai._base_client.SyncAPIClient.__dict__["request"]
+    first, first_spans = provider()
+    second, second_spans = provider()
+    llmotel.enable(tracer_provider=first, exporter="none", console=False)
+    OpenAIInstrumentor().instrument(tracer_provider=second)
+    ask()
+    llmotel.shutdown()
+    ask()
+    OpenAIInstrumentor().uninstrument()
+    ask()
+    assert (len(first_spans.get_finished_spans()), len(second_spans.get_finished_spans())) == (0, 2)
+    assert openai._base_client.SyncAPIClient.__dict__["request"] is original
 
 
 def test_explicit_instrument_of_an_sdk_that_is_not_installed_is_a_configuration_error(monkeypatch):

@@ -25,18 +25,17 @@ import inspect
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from llmotel._diagnostics import diagnostics
 from llmotel._version import __version__
-from llmotel.config import Settings, from_env
+from llmotel.config import Settings
 from llmotel.instrumentation._import_hooks import PendingHook, when_imported
 from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
 from llmotel.instrumentation._stream import ENDED_CLOSED, Accumulator, AsyncTracedIterator, StreamState, traced_chunks
@@ -421,38 +420,30 @@ def patch_stainless_module(patcher: Patcher, sdk: ModuleType, adapter: Adapter, 
     ])
 
 
-class StainlessInstrumentor(BaseInstrumentor):
-    """A ``BaseInstrumentor`` for one Stainless SDK: subclasses name the SDK module and the adapter class.
+class SdkInstrumentation:
+    """One Stainless SDK's instrumentation, shared by ``enable()`` and the SDK's ``BaseInstrumentor``.
 
-    ``instrument(tracer_provider=..., meter_provider=..., settings=...)``; without ``settings`` (e.g. started by
-    ``opentelemetry-instrument``) the ``LLMOTEL_*`` / ``OTEL_*`` environment decides, and content capture is
-    opt-in, as in the GenAI conventions.
-
-    ``instrument()`` never imports the SDK: it patches it at once when the application has imported it, else
-    right after the application imports it (a post-import hook, removed again by ``uninstrument()``). An SDK
-    whose private classes are not where the wrap expects them is left untouched and untraced, with one warning.
+    ``instrument()`` never imports the SDK: it patches it at once when the application has imported it, else right
+    after the application imports it (a post-import hook). An SDK whose private classes are not where the wrap
+    expects them is left untouched and untraced, with one warning. The latest ``instrument()`` wins; the handle it
+    returns undoes that one only (its patches, or its hook while the SDK is not imported yet).
     """
 
-    sdk_module: str
-    adapter_class: Callable[[], Adapter]
-    dependencies: tuple[str, ...]
+    def __init__(self, sdk_module: str, adapter_class: Callable[[], Adapter], dependencies: tuple[str, ...]) -> None:
+        self.sdk_module = sdk_module
+        self.adapter_class = adapter_class
+        self.dependencies = dependencies  # the versions it knows, in requirement syntax
+        self._patcher = Patcher()
+        self._lock = threading.Lock()
+        self._generation = 0  # one per instrument() and per undo: a hook or handle of an older one does nothing
+        self._hook: PendingHook | None = None
 
-    def __init__(self) -> None:
-        # BaseInstrumentor is a singleton whose __init__ runs on every construction: keep the first state.
-        if not hasattr(self, "_patcher"):
-            self._patcher = Patcher()
-            self._lock = threading.Lock()
-            self._generation = 0  # one per instrument()/uninstrument(): a hook of an older one does nothing
-            self._hook: PendingHook | None = None
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return self.dependencies
-
-    def _instrument(self, **kwargs: Any) -> None:
-        settings: Settings = kwargs.get("settings") or from_env(capture_default=False)
-        telemetry = Telemetry(settings, kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+    def instrument(self, settings: Settings, tracer_provider: Any = None, meter_provider: Any = None
+                   ) -> Instrumented:
+        """Trace the SDK with these settings and providers, from now or from its import on."""
+        telemetry = Telemetry(settings, tracer_provider, meter_provider)
         with self._lock:
-            self._generation += 1
+            self._stop()
             generation = self._generation
         patch = functools.partial(self._patch_sdk, generation, self.adapter_class(), telemetry)
         hook = when_imported(self.sdk_module, patch)  # not under the lock: may wait for an import in progress
@@ -462,11 +453,26 @@ class StainlessInstrumentor(BaseInstrumentor):
                 self._hook = hook
         if not current:
             hook.cancel()
+        return Instrumented(self, generation)
+
+    def uninstrument(self, generation: int) -> None:
+        """Undo the ``instrument()`` that made ``generation``, unless a later one replaced it."""
+        with self._lock:
+            if generation == self._generation:
+                self._stop()
+
+    def _stop(self) -> None:
+        """(under the lock) remove the current patches or pending hook."""
+        self._generation += 1
+        hook, self._hook = self._hook, None
+        self._patcher.unpatch_all()
+        if hook is not None:
+            hook.cancel()
 
     def _patch_sdk(self, generation: int, adapter: Adapter, telemetry: Telemetry, sdk: ModuleType) -> None:
         with self._lock:
             if generation != self._generation:
-                return  # uninstrumented since
+                return  # undone since
             try:
                 patch_stainless_module(self._patcher, sdk, adapter, telemetry)
             except SdkLayoutError as exc:
@@ -475,13 +481,26 @@ class StainlessInstrumentor(BaseInstrumentor):
                     self.sdk_module, _version_of(sdk), exc, __version__, ", ".join(self.dependencies),
                 )
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        with self._lock:
-            self._generation += 1
-            hook, self._hook = self._hook, None
-            self._patcher.unpatch_all()
-        if hook is not None:
-            hook.cancel()
+
+class Instrumented:
+    """What one ``SdkInstrumentation.instrument()`` did; ``uninstrument()`` undoes it (once it is the latest)."""
+
+    __slots__ = ("generation", "instrumentation")
+
+    def __init__(self, instrumentation: SdkInstrumentation, generation: int) -> None:
+        self.instrumentation = instrumentation
+        self.generation = generation
+
+    def uninstrument(self) -> None:
+        self.instrumentation.uninstrument(self.generation)
+
+
+def instrumentor_class(name: str, instrumentation: SdkInstrumentation, module: str) -> type:
+    """The ``BaseInstrumentor`` class of one SDK (for ``opentelemetry-instrument``), made on first access, so that
+    ``enable()`` never imports ``opentelemetry.instrumentation`` (its import costs more than the rest of the wrap)."""
+    from llmotel.instrumentation._instrumentor import instrumentor_class as make
+
+    return make(name, instrumentation, module)
 
 
 def _version_of(sdk: ModuleType) -> str:

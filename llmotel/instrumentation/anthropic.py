@@ -32,7 +32,7 @@ from llmotel.instrumentation import _anthropic_content as ac
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
 from llmotel.instrumentation._lifecycle import LLMCall
-from llmotel.instrumentation._stainless import StainlessInstrumentor
+from llmotel.instrumentation._stainless import SdkInstrumentation, instrumentor_class
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -352,12 +352,16 @@ class AnthropicAdapter(EndpointAdapter):
             options.span_name = None  # the SDK's own span (and its traceparent) off for this call: see the docstring
 
 
-class AnthropicInstrumentor(StainlessInstrumentor):
-    """Traces the ``anthropic`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``."""
-
-    sdk_module = "anthropic"
-    adapter_class = AnthropicAdapter
-    dependencies = ("anthropic >= 0.125",)  # tested: 0.125 (no SDK tracing yet), 1.17, 2.12
+#: The one instrumentation of the ``anthropic`` SDK (``enable()`` and :class:`AnthropicInstrumentor` share it);
+#: tested with 0.125 (no SDK tracing yet), 1.17, 2.12.
+INSTRUMENTATION = SdkInstrumentation("anthropic", AnthropicAdapter, ("anthropic >= 0.125",))
 
 
-__all__ = ["AnthropicAdapter", "AnthropicInstrumentor"]
+def __getattr__(name: str) -> Any:
+    """``AnthropicInstrumentor`` (traces the ``anthropic`` SDK), made on first access: see ``instrumentor_class``."""
+    if name == "AnthropicInstrumentor":
+        return instrumentor_class(name, INSTRUMENTATION, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["INSTRUMENTATION", "AnthropicAdapter", "AnthropicInstrumentor"]  # noqa: F822 (made by __getattr__)

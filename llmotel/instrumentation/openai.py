@@ -24,7 +24,7 @@ from llmotel.content import (
 from llmotel.instrumentation import _openai_content as oc
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._lifecycle import LLMCall
-from llmotel.instrumentation._stainless import StainlessInstrumentor
+from llmotel.instrumentation._stainless import SdkInstrumentation, instrumentor_class
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -436,12 +436,16 @@ class OpenAIAdapter(EndpointAdapter):
             options.json_data = {**body, "stream_options": {"include_usage": True}}
 
 
-class OpenAIInstrumentor(StainlessInstrumentor):
-    """Traces the ``openai`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``."""
-
-    sdk_module = "openai"
-    adapter_class = OpenAIAdapter
-    dependencies = ("openai >= 1.0",)  # tested: 1.109, 2.54, 3.54
+#: The one instrumentation of the ``openai`` SDK (``enable()`` and :class:`OpenAIInstrumentor` share it);
+#: tested with 1.109, 2.54, 3.54.
+INSTRUMENTATION = SdkInstrumentation("openai", OpenAIAdapter, ("openai >= 1.0",))
 
 
-__all__ = ["OpenAIAdapter", "OpenAIInstrumentor"]
+def __getattr__(name: str) -> Any:
+    """``OpenAIInstrumentor`` (traces the ``openai`` SDK), made on first access: see ``instrumentor_class``."""
+    if name == "OpenAIInstrumentor":
+        return instrumentor_class(name, INSTRUMENTATION, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["INSTRUMENTATION", "OpenAIAdapter", "OpenAIInstrumentor"]  # noqa: F822 (made by __getattr__)
