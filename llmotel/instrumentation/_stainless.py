@@ -495,12 +495,19 @@ class Instrumented:
         self.instrumentation.uninstrument(self.generation)
 
 
-def instrumentor_class(name: str, instrumentation: SdkInstrumentation, module: str) -> type:
-    """The ``BaseInstrumentor`` class of one SDK (for ``opentelemetry-instrument``), made on first access, so that
-    ``enable()`` never imports ``opentelemetry.instrumentation`` (its import costs more than the rest of the wrap)."""
-    from llmotel.instrumentation._instrumentor import instrumentor_class as make
+def lazy_instrumentor(class_name: str, instrumentation: SdkInstrumentation, module: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that makes the SDK's ``BaseInstrumentor`` class ``class_name`` (for
+    ``opentelemetry-instrument`` and direct use) on first access, so that ``enable()`` never imports
+    ``opentelemetry.instrumentation`` (its import costs more than the rest of the wrap)."""
 
-    return make(name, instrumentation, module)
+    def __getattr__(name: str) -> Any:
+        if name != class_name:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        from llmotel.instrumentation._instrumentor import instrumentor_class
+
+        return instrumentor_class(name, instrumentation, module)
+
+    return __getattr__
 
 
 def _version_of(sdk: ModuleType) -> str:

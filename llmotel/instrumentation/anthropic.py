@@ -32,7 +32,7 @@ from llmotel.instrumentation import _anthropic_content as ac
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
 from llmotel.instrumentation._lifecycle import LLMCall
-from llmotel.instrumentation._stainless import SdkInstrumentation, instrumentor_class
+from llmotel.instrumentation._stainless import SdkInstrumentation, lazy_instrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -356,12 +356,6 @@ class AnthropicAdapter(EndpointAdapter):
 #: tested with 0.125 (no SDK tracing yet), 1.17, 2.12.
 INSTRUMENTATION = SdkInstrumentation("anthropic", AnthropicAdapter, ("anthropic >= 0.125",))
 
-
-def __getattr__(name: str) -> Any:
-    """``AnthropicInstrumentor`` (traces the ``anthropic`` SDK), made on first access: see ``instrumentor_class``."""
-    if name == "AnthropicInstrumentor":
-        return instrumentor_class(name, INSTRUMENTATION, __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_instrumentor("AnthropicInstrumentor", INSTRUMENTATION, __name__)  # made on first access
 
 __all__ = ["INSTRUMENTATION", "AnthropicAdapter", "AnthropicInstrumentor"]  # noqa: F822 (made by __getattr__)

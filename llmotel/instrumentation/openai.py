@@ -24,7 +24,7 @@ from llmotel.content import (
 from llmotel.instrumentation import _openai_content as oc
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._lifecycle import LLMCall
-from llmotel.instrumentation._stainless import SdkInstrumentation, instrumentor_class
+from llmotel.instrumentation._stainless import SdkInstrumentation, lazy_instrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -440,12 +440,6 @@ class OpenAIAdapter(EndpointAdapter):
 #: tested with 1.109, 2.54, 3.54.
 INSTRUMENTATION = SdkInstrumentation("openai", OpenAIAdapter, ("openai >= 1.0",))
 
-
-def __getattr__(name: str) -> Any:
-    """``OpenAIInstrumentor`` (traces the ``openai`` SDK), made on first access: see ``instrumentor_class``."""
-    if name == "OpenAIInstrumentor":
-        return instrumentor_class(name, INSTRUMENTATION, __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_instrumentor("OpenAIInstrumentor", INSTRUMENTATION, __name__)  # made on first access
 
 __all__ = ["INSTRUMENTATION", "OpenAIAdapter", "OpenAIInstrumentor"]  # noqa: F822 (made by __getattr__)
