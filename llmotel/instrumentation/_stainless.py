@@ -282,17 +282,11 @@ Make = Callable[[Callable[..., Any]], Callable[..., Any]]  # original method -> 
 
 
 class Patcher:
-    """Replaces methods on SDK classes and puts the originals back; patching twice is a no-op."""
+    """Replaces methods on SDK classes and puts the originals back; patching a patched method is a no-op."""
 
     def __init__(self) -> None:
         self._patched: list[tuple[type, str, Any, bool]] = []  # (class, name, original, defined on the class)
         self._lock = threading.Lock()  # patches may be installed lazily, from any thread
-
-    def patch(self, cls: type | None, name: str, make: Make) -> None:
-        if cls is None:
-            return
-        with self._lock:
-            self._patch(cls, name, make)
 
     def patch_all(self, patches: Sequence[tuple[type, str, Make]]) -> None:
         """All of ``patches`` or none: when one cannot be applied, the ones before it are undone and
