@@ -48,7 +48,7 @@ SHARED_MODULES = (
     "sysconfig", "configparser", "colorsys", "zoneinfo", "multiprocessing", "cProfile", "pstats", "email", "http",
     "urllib", "encodings.idna",
     # third-party (pydantic imports its submodules on first attribute access, hence the list of them)
-    "typing_extensions", "regex", "yaml", "packaging", "idna", "certifi", "charset_normalizer", "urllib3",
+    "typing_extensions", "regex", "yaml", "packaging.requirements", "idna", "certifi", "charset_normalizer", "urllib3",
     "requests", "httpx", "filelock", "tqdm", "tqdm.auto", "colorlog", "markupsafe", "jinja2", "pygments", "click",
     "click.shell_completion", "shellingham", "rich", "typer", "annotated_types", "annotated_doc",
     "typing_inspection", "pydantic_core", "pydantic", "pydantic.main", "pydantic.dataclasses", "pydantic.root_model",
