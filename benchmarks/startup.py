@@ -19,11 +19,15 @@ once they are, with the checks loaded on the background thread (the default) and
 would leave in ``enable()``); and the same followed by the application's own ``import anthropic`` (time until
 the application is ready), which competes with the background load for the interpreter.
 
+``--instructions`` counts instructions instead (one run of each variant under valgrind's callgrind; repeatable
+whatever else the machine does, where times on a busy shared machine are not): what llmotel adds, also as a
+share of the SDK import's own count, which converts to time on any machine where that import was timed.
+
 Bytecode: the runs use a private ``PYTHONPYCACHEPREFIX`` (filled by one warm-up run per variant), so every module,
 llmotel's included, loads from compiled bytecode as it does once installed, whatever ``PYTHONDONTWRITEBYTECODE``
 says in this shell.
 
-    python benchmarks/startup.py [--repeats 7] [--evaluation]
+    python benchmarks/startup.py [--repeats 7] [--evaluation] [--instructions]
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,6 +119,31 @@ def import_times(variant: Variant) -> dict[str, int]:
     return own
 
 
+def instructions(variant: Variant) -> int:
+    """Instructions the whole interpreter run executes (valgrind's callgrind, addresses and hashing fixed)."""
+    no_aslr = ["setarch", platform.machine(), "-R"] if shutil.which("setarch") else []
+    env = {**environment(), "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run([*no_aslr, "valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
+                                 "--dump-instr=no", sys.executable, "-c", script(variant)],
+                                capture_output=True, text=True, env=env, check=True, timeout=3600)
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if not found:
+        raise RuntimeError(result.stderr[-2000:])
+    return int(found.group(1))
+
+
+def counted() -> None:
+    print("instructions (valgrind callgrind), one run each; llmotel's variant minus the application's own")
+    for variant in [v for pair in SCENARIOS.values() for v in pair]:
+        measure(variant)  # bytecode into the cache first
+    for name, (base, ours) in SCENARIOS.items():
+        plain, traced = instructions(base), instructions(ours)
+        share = f" = {(traced - plain) / plain:.1%} of the application's own" if base.code != "pass" else ""
+        print(f"  {name:13s} {base.label:26s} {plain / 1e6:9,.0f} M   {ours.label:20s} {traced / 1e6:9,.0f} M"
+              f"   llmotel adds {(traced - plain) / 1e6:7,.0f} M{share}")
+
+
 def figure(runs: list[dict[str, float]], key: str) -> float:
     """The median of one figure over the runs, in milliseconds (or MB for RSS)."""
     return statistics.median(r[key] for r in runs) * (1 if key == "rss_mb" else 1000)
@@ -184,8 +216,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--evaluation", action="store_true", help="also measure enable() with PII + offline checks")
     parser.add_argument("--only-evaluation", action="store_true", help="only the evaluation figures")
+    parser.add_argument("--instructions", action="store_true", help="count instructions instead (valgrind)")
     args = parser.parse_args()
     CACHE.mkdir(exist_ok=True)
+    if args.instructions:
+        counted()
+        return
     if not args.only_evaluation:
         startup(args.repeats)
     if args.evaluation or args.only_evaluation:
