@@ -38,10 +38,11 @@ from llmotel.export.otlp_json import OtlpJsonFileExporter
 
 logger = logging.getLogger("llmotel")
 
-#: instrumentation name -> (SDK module it needs, "module:Instrumentor")
+#: instrumentation name -> (SDK module it needs, "module:SdkInstrumentation"); each patches its SDK when the
+#: application imports it (at once if it has), so enable() imports no SDK.
 INSTRUMENTORS: Mapping[str, tuple[str, str]] = {
-    "openai": ("openai", "llmotel.instrumentation.openai:OpenAIInstrumentor"),
-    "anthropic": ("anthropic", "llmotel.instrumentation.anthropic:AnthropicInstrumentor"),
+    "openai": ("openai", "llmotel.instrumentation.openai:INSTRUMENTATION"),
+    "anthropic": ("anthropic", "llmotel.instrumentation.anthropic:INSTRUMENTATION"),
 }
 _CONSOLE_DELAY_S = 0.2
 #: how long the exit handler (and a forked child's exit) waits for evaluation and export
@@ -198,10 +199,9 @@ def _instrument(settings: Settings, tracer_provider: TracerProvider, meter_provi
             if settings.instrument is not None:
                 raise ConfigurationError("instrument", name, f"instrumentations whose SDK is installed ({sdk_module})")
             continue
-        module_name, class_name = target.split(":")
-        instrumentor = getattr(importlib.import_module(module_name), class_name)()
-        instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, settings=settings)
-        done.append(instrumentor)
+        module_name, attribute = target.split(":")
+        instrumentation = getattr(importlib.import_module(module_name), attribute)
+        done.append(instrumentation.instrument(settings, tracer_provider, meter_provider))
     return done
 
 

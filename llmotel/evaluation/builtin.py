@@ -1,13 +1,15 @@
-"""The built-in evaluators by name, built on first use (their models load lazily inside them)."""
+"""The built-in evaluators by name: built (options checked) in ``enable()``, loaded on a background thread."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmotel.config import Settings
 from llmotel.errors import ConfigurationError
+from llmotel.evaluation._loading import LoadingEvaluator, LoadingRedactor, background_load
 from llmotel.evaluation.judge_checks import JUDGE_CHECKS
 from llmotel.evaluation.redaction import TextRedactor
 from llmotel.evaluation.types import EvaluationInput, Evaluator
@@ -32,10 +34,10 @@ def _construct(target: str, setting: str, name: str, **kwargs: Any) -> Any:
     return getattr(module, class_name)(**kwargs)
 
 
-# Built-ins import their packages and load their models on first use. That first use happens here, on the thread
-# that calls enable(): a package imported on a worker while the application runs is briefly half-initialised in
-# sys.modules, and the application's own code can trip over it (presidio pulls in httpx, which the openai SDK
-# looks up in sys.modules).
+# A built-in imports its packages and loads its model on its first evaluation. enable() makes that first use at
+# once (the warm-up below), by default on a background thread: llmotel.evaluation._loading says how that is kept
+# safe for the application's own imports. False: the warm-ups run in enable(), on its thread.
+load_in_background = True
 _WARM_UP = EvaluationInput(
     input_messages=[{"role": "user", "parts": [{"type": "text", "content": "How long does delivery take, please?"}]}],
     output_messages=[{"role": "assistant", "parts": [{"type": "text", "content": "Delivery usually takes two to "
@@ -56,9 +58,8 @@ def evaluators(configured: Sequence[Any], settings: Settings | None = None, mete
             out.append(item)
             continue
         offline: Any = None
-        if item in BUILTIN:  # offline: load now (see _WARM_UP)
-            offline = _construct(BUILTIN[item], "evaluators", item)
-            offline.evaluate(_WARM_UP)
+        if item in BUILTIN:  # offline: loaded now (see _WARM_UP)
+            offline = _loaded(_construct(BUILTIN[item], "evaluators", item), settings)
         if item in JUDGE_CHECKS and (offline is None or _has_judge(settings)):
             judge = judge or _judge(settings, meter_provider, item)
             options: dict[str, Any] = {}
@@ -113,5 +114,16 @@ def pii_redactor(settings: Settings) -> TextRedactor:
         use_ner=settings.pii_use_ner,
     )
     redactor = pii.PiiRedactor(options)
-    redactor.redact(_WARM_UP_PII)
-    return redactor
+    if not load_in_background:
+        redactor.redact(_WARM_UP_PII)
+        return redactor
+    return LoadingRedactor(redactor, background_load.submit("pii", functools.partial(redactor.redact, _WARM_UP_PII)))
+
+
+def _loaded(evaluator: Any, settings: Settings) -> Any:
+    """The built-in, with its packages and model loaded now or (by default) on the loading thread."""
+    if not load_in_background:
+        evaluator.evaluate(_WARM_UP)
+        return evaluator
+    loaded = background_load.submit(evaluator.name, functools.partial(evaluator.evaluate, _WARM_UP))
+    return LoadingEvaluator(evaluator, loaded, settings.evaluator_timeout)

@@ -32,7 +32,7 @@ from llmotel.instrumentation import _anthropic_content as ac
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
 from llmotel.instrumentation._lifecycle import LLMCall
-from llmotel.instrumentation._stainless import StainlessInstrumentor
+from llmotel.instrumentation._stainless import SdkInstrumentation, lazy_instrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -353,12 +353,10 @@ class AnthropicAdapter(EndpointAdapter):
             options.span_name = None  # the SDK's own span (and its traceparent) off for this call: see the docstring
 
 
-class AnthropicInstrumentor(StainlessInstrumentor):
-    """Traces the ``anthropic`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``."""
+#: The one instrumentation of the ``anthropic`` SDK (``enable()`` and :class:`AnthropicInstrumentor` share it);
+#: tested with 0.125 (no SDK tracing yet), 1.17, 2.12.
+INSTRUMENTATION = SdkInstrumentation("anthropic", AnthropicAdapter, ("anthropic >= 0.125",))
 
-    sdk_module = "anthropic"
-    adapter_class = AnthropicAdapter
-    dependencies = ("anthropic >= 0.125",)  # tested: 0.125 (no SDK tracing yet), 1.17, 2.12
+__getattr__ = lazy_instrumentor("AnthropicInstrumentor", INSTRUMENTATION, __name__)  # made on first access
 
-
-__all__ = ["AnthropicAdapter", "AnthropicInstrumentor"]
+__all__ = ["INSTRUMENTATION", "AnthropicAdapter", "AnthropicInstrumentor"]  # noqa: F822 (made by __getattr__)

@@ -24,7 +24,7 @@ from llmotel.content import (
 from llmotel.instrumentation import _openai_content as oc
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._lifecycle import LLMCall
-from llmotel.instrumentation._stainless import StainlessInstrumentor
+from llmotel.instrumentation._stainless import SdkInstrumentation, lazy_instrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------
 
@@ -447,12 +447,10 @@ class OpenAIAdapter(EndpointAdapter):
             options.json_data = {**body, "stream_options": {"include_usage": True}}
 
 
-class OpenAIInstrumentor(StainlessInstrumentor):
-    """Traces the ``openai`` SDK. Used by ``llmotel.enable()`` and found by ``opentelemetry-instrument``."""
+#: The one instrumentation of the ``openai`` SDK (``enable()`` and :class:`OpenAIInstrumentor` share it);
+#: tested with 1.109, 2.54, 3.54.
+INSTRUMENTATION = SdkInstrumentation("openai", OpenAIAdapter, ("openai >= 1.0",))
 
-    sdk_module = "openai"
-    adapter_class = OpenAIAdapter
-    dependencies = ("openai >= 1.0",)  # tested: 1.109, 2.54, 3.54
+__getattr__ = lazy_instrumentor("OpenAIInstrumentor", INSTRUMENTATION, __name__)  # made on first access
 
-
-__all__ = ["OpenAIAdapter", "OpenAIInstrumentor"]
+__all__ = ["INSTRUMENTATION", "OpenAIAdapter", "OpenAIInstrumentor"]  # noqa: F822 (made by __getattr__)

