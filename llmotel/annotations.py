@@ -16,7 +16,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from llmotel import semconv as sc
-from llmotel.content import Truncator, as_text, message, text_part, to_json, tool_call_part
+from llmotel.content import Truncator, as_text, message, output_message, text_part, to_json, tool_call_part
 from llmotel.errors import AnnotationError
 from llmotel.prompt import Prompt
 
@@ -176,10 +176,26 @@ def span_kind(attributes: Mapping[str, Any]) -> str:
     return _KIND_BY_OPERATION.get(operation, "other")  # type: ignore[arg-type]
 
 
+_DEFAULT_FINISH_REASON = sc.FINISH_STOP  # an answer the application recorded by hand: it finished
+
+
 def _messages(value: Any, default_role: str, cut: Truncator, argument: str) -> list[dict[str, Any]]:
-    expected = f"{argument} of an llm span must be a string, a message dict or a list of {{role, content, tool_calls?}}"
+    """Messages from ``annotate(input=/output=)``; output messages carry a ``finish_reason`` (the item's own
+    ``finish_reason`` when it is a string, else ``stop``), as the output-message schema requires."""
+    expected = (f"{argument} of an llm span must be a string, a message dict or a list of "
+                "{role, content, tool_calls?, finish_reason?}")
+    is_output = argument == "output"
+
+    def build(role: Any, parts: list[dict[str, Any]], name: Any = None, reason: Any = None) -> dict[str, Any]:
+        if not is_output:
+            return message(role, parts, name)
+        built = output_message(role, parts, reason if isinstance(reason, str) else _DEFAULT_FINISH_REASON)
+        if isinstance(name, str) and name:
+            built["name"] = name
+        return built
+
     if isinstance(value, str):
-        return [message(default_role, [text_part(value, cut)])]
+        return [build(default_role, [text_part(value, cut)])]
     if isinstance(value, Mapping):
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, (bytes, str)):
@@ -187,7 +203,7 @@ def _messages(value: Any, default_role: str, cut: Truncator, argument: str) -> l
     out = []
     for item in value:
         if isinstance(item, str):
-            out.append(message(default_role, [text_part(item, cut)]))
+            out.append(build(default_role, [text_part(item, cut)]))
             continue
         if not isinstance(item, Mapping) or ("content" not in item and "tool_calls" not in item):
             raise AnnotationError(f"{expected}, got an item {item!r}")
@@ -200,7 +216,7 @@ def _messages(value: Any, default_role: str, cut: Truncator, argument: str) -> l
             function = call.get("function")
             fn: Mapping[str, Any] = function if isinstance(function, Mapping) else call
             parts.append(tool_call_part(call.get("id"), fn.get("name"), fn.get("arguments"), cut))
-        out.append(message(item.get("role") or default_role, parts, item.get("name")))
+        out.append(build(item.get("role") or default_role, parts, item.get("name"), item.get("finish_reason")))
     return out
 
 
