@@ -152,6 +152,10 @@ def _processors(settings: Settings, exporter: SpanExporter | None) -> tuple[list
             add(OtlpJsonFileExporter(settings.traces_file))
         except OSError as exc:
             raise ConfigurationError("traces_file", settings.traces_file, f"a writable file path ({exc})") from exc
+    if settings.evaluation_sinks:  # downstream of the evaluating processor: they see the exported span copies
+        from llmotel.evaluation.sinks import build_sinks
+
+        processors.extend(build_sinks(settings))
     return processors, exporters
 
 
@@ -221,6 +225,16 @@ def enable(
     judge_max_tokens_per_minute: int | None = None,
     trace_judge: bool | None = None,
     relevant_topics: Sequence[str] | str | None = None,
+    evaluation_sinks: Sequence[Any] | str | None = None,
+    phoenix_endpoint: str | None = None,
+    phoenix_api_key: str | None = None,
+    mlflow_tracking_uri: str | None = None,
+    mlflow_tracking_token: str | None = None,
+    datadog_api_key: str | None = None,
+    datadog_site: str | None = None,
+    datadog_ml_app: str | None = None,
+    datadog_intake_url: str | None = None,
+    compat: Sequence[str] | str | None = None,
     meter_provider: Any = None,
     traces_file: str | None = None,
     console: bool | None = None,
@@ -242,7 +256,9 @@ def enable(
     ``evaluators`` are built-in names (``pii``, ``language_mismatch``, ``failure_to_answer``, ``sentiment``,
     ``toxicity``) and/or :class:`llmotel.evaluation.Evaluator` objects; they run on workers and their results
     are exported as ``gen_ai.evaluation.result`` events on the evaluated spans. ``redact_pii`` (or ``"pii"``)
-    redacts personal data from every exported span (``pii_*`` options).
+    redacts personal data from every exported span (``pii_*`` options). ``evaluation_sinks`` (``"phoenix"``,
+    ``"mlflow"``, ``"datadog"`` or sink objects) also deliver each result in the backend's own evaluation model;
+    ``compat=["openinference"]`` also writes the OpenInference attributes Phoenix renders.
     Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it twice warns and does nothing.
     """
     global _enabled, _atexit_registered
@@ -277,6 +293,16 @@ def enable(
         judge_max_tokens_per_minute=judge_max_tokens_per_minute,
         trace_judge=trace_judge,
         relevant_topics=relevant_topics,
+        evaluation_sinks=evaluation_sinks,
+        phoenix_endpoint=phoenix_endpoint,
+        phoenix_api_key=phoenix_api_key,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        mlflow_tracking_token=mlflow_tracking_token,
+        datadog_api_key=datadog_api_key,
+        datadog_site=datadog_site,
+        datadog_ml_app=datadog_ml_app,
+        datadog_intake_url=datadog_intake_url,
+        compat=compat,
         traces_file=traces_file,
         console=console,
         metrics=metrics,
