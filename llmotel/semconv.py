@@ -180,6 +180,24 @@ LLMOTEL_EVALUATION_STATUS: Final = "llmotel.evaluation.status"  # unevaluated: o
 LLMOTEL_PII_REDACTED: Final = "llmotel.pii.redacted"  # true on spans whose exported content was redacted
 TRUNCATION_MARKER: Final = "…[llmotel: truncated {dropped} chars]"
 
+# --- OpenInference (compat=["openinference"]): what Arize Phoenix renders, besides the GenAI attributes ---------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+INPUT_VALUE: Final = "input.value"  # content
+INPUT_MIME_TYPE: Final = "input.mime_type"
+OUTPUT_VALUE: Final = "output.value"  # content
+OUTPUT_MIME_TYPE: Final = "output.mime_type"
+LLM_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"  # content
+LLM_PROMPT_TEMPLATE_VARIABLES: Final = "llm.prompt_template.variables"  # JSON object; content
+LLM_PROMPT_TEMPLATE_VERSION: Final = "llm.prompt_template.version"
+MIME_JSON: Final = "application/json"
+MIME_TEXT: Final = "text/plain"
+# llmotel.span.kind -> openinference.span.kind
+OPENINFERENCE_KINDS: Final = {
+    "workflow": "CHAIN", "task": "CHAIN", "agent": "AGENT", "tool": "TOOL", "retrieval": "RETRIEVER",
+    "embedding": "EMBEDDING", "llm": "LLM", "evaluation": "EVALUATOR",
+}
+COMPAT_OPENINFERENCE: Final = "openinference"
+
 # --- metrics (v1.41 set) --------------------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
