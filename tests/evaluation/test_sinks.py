@@ -177,6 +177,19 @@ def test_mlflow_sink_retries_a_trace_it_does_not_have_yet_and_sends_each_result_
         sink.shutdown()
 
 
+def test_a_flush_cuts_a_retry_backoff_short():
+    """The span exporters are flushed before the sinks: a sink waiting to retry a trace the backend did not have
+    yet tries again at once."""
+    with ScriptedServer(Scripted(200, {})) as server:
+        server.script(Scripted(404, {"error_code": "RESOURCE_DOES_NOT_EXIST"}))
+        sink = MLflowSink(server.url, backoff=30.0, max_backoff=30.0, batch_delay=0.01)
+        sink.enqueue([record(label="x")])
+        server.wait_for(1)
+        assert sink.force_flush(5000)  # not 15-30 s later
+        assert (len(server.requests), sink.delivered) == (2, 1)
+        sink.shutdown()
+
+
 def test_datadog_labels_follow_the_naming_rule():
     assert dd.metric_label("input_toxicity") == "input_toxicity"
     assert dd.metric_label("answer-relevance v2") == "answer_relevance_v2"

@@ -132,6 +132,9 @@ class EvaluationSink(SpanProcessor):
         self._queue: deque[EvaluationRecord] = deque()
         self._pending = 0  # records accepted and not yet delivered or dropped
         self._flush_requested = False
+        # bumped by each force_flush: a retry waiting out its backoff goes now (the span exporters, flushed
+        # before the sinks, have delivered the spans a backend may have been missing)
+        self._flush_generation = 0
         self._deadline: float | None = None  # set by shutdown: give up on what is still pending by then
         self._closed = False
         self._abandoned = False  # shutdown gave up on a request still in flight: its outcome is not counted
@@ -215,6 +218,8 @@ class EvaluationSink(SpanProcessor):
             if left <= 0:
                 self._done(total, len(batch), "shutdown came first")
                 return
+            with self._lock:
+                generation = self._flush_generation
             try:
                 self.deliver(batch, min(self.request_timeout, left))
             except DeliveryError as exc:
@@ -224,25 +229,29 @@ class EvaluationSink(SpanProcessor):
                     return
                 delay = exc.retry_after if exc.retry_after is not None else min(
                     self.max_backoff, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-                if not self._sleep(delay):
+                if not self._sleep(delay, generation):
                     self._done(total, len(batch), f"shutdown came first ({exc})")
                     return
                 continue
             self._done(total, 0, "")
             return
 
-    def _sleep(self, seconds: float) -> bool:
-        """Wait before a retry; False when the shutdown deadline comes first."""
+    def _sleep(self, seconds: float, generation: int) -> bool:
+        """Wait before a retry (cut short by a flush since the attempt began, the flush ``generation``); False when
+        the shutdown deadline comes first."""
         until = time.monotonic() + seconds
         with self._lock:
             while True:
                 now = time.monotonic()
+                if self._flush_generation != generation:
+                    return True
                 deadline = self._deadline
-                if deadline is not None and deadline <= until:
+                if deadline is not None and deadline <= min(until, now):
                     return False
                 if now >= until:
                     return True
-                self._lock.wait(until - now)
+                wait = until - now if deadline is None else min(until, deadline) - now
+                self._lock.wait(max(wait, 0.001))
 
     def _done(self, total: int, undelivered: int, reason: str) -> None:
         """A batch of ``total`` records is finished with; ``undelivered`` of them are dropped for ``reason``."""
@@ -270,6 +279,7 @@ class EvaluationSink(SpanProcessor):
         until = time.monotonic() + timeout_millis / 1000
         with self._lock:
             self._flush_requested = True
+            self._flush_generation += 1
             self._lock.notify_all()
             while self._pending:
                 left = until - time.monotonic()
