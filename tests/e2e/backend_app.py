@@ -2,8 +2,8 @@
 the global tracer provider, once per process), exactly as a user's program would run.
 
 ``python -m tests.e2e.backend_app --endpoint URL --openai-base-url URL --anthropic-base-url URL
-[--protocol grpc] [--header k=v ...] [--sink phoenix|mlflow] [--compat]`` sends, with llmotel's real
-instrumentation and the real ``openai`` / ``anthropic`` SDKs (pointed at the fake providers):
+[--protocol grpc] [--header k=v ...] [--resource k=v ...] [--sink phoenix|mlflow] [--compat]`` sends, with
+llmotel's real instrumentation and the real ``openai`` / ``anthropic`` SDKs (pointed at the fake providers):
 
 - a RAG workflow (``invoke_workflow rag_answer``): a retrieval span, a tool span, then an OpenAI chat call named
   ``generate_answer`` inside an annotated prompt template; a user rating submitted afterwards;
@@ -63,8 +63,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     judge = Judge(openai.OpenAI(api_key="judge", base_url=judge_stand_in.openai_base_url, max_retries=0),
                   model="gpt-4o-mini")
     headers = dict(h.split("=", 1) for h in args.header)
+    resource = dict(r.split("=", 1) for r in args.resource)
     llmotel.enable(
         service_name=args.service_name, endpoint=args.endpoint, protocol=args.protocol, headers=headers or None,
+        resource_attributes=resource or None,
         evaluators=["failure_to_answer", "language_mismatch", "hallucination"], judge=judge,
         evaluation_sinks=[args.sink] if args.sink else None, compat=["openinference"] if args.compat else None,
     )
@@ -135,6 +137,7 @@ def main() -> None:
     parser.add_argument("--protocol", default="http/protobuf", choices=["http/protobuf", "grpc"])
     parser.add_argument("--service-name", default="llmotel-e2e")
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--resource", action="append", default=[], help="a resource attribute, key=value")
     parser.add_argument("--sink", choices=["phoenix", "mlflow"])
     parser.add_argument("--compat", action="store_true")
     print(json.dumps(run(parser.parse_args())))

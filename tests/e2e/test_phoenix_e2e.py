@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # a backend starts in 10-90 s on a busy machine
 METRICS_WARNING = "does not accept OTLP metrics"
 LLM_EVALUATIONS = {"failure_to_answer", "language_mismatch", "hallucination"}
+PROJECT = "llmotel-e2e"  # the HTTP run names its Phoenix project; the gRPC run lands in "default"
 
 
 class Run:
@@ -63,8 +64,11 @@ def _read_back(client: Client, output: dict[str, Any], timeout: float = 90) -> t
         spans: list[Any] = []
         annotations: list[Any] = []
         for project in client.projects.list():
-            spans += client.spans.get_spans(project_identifier=project["name"], trace_ids=trace_ids)
-            annotations += client.spans.get_span_annotations(span_ids=span_ids, project_identifier=project["name"])
+            found = client.spans.get_spans(project_identifier=project["name"], trace_ids=trace_ids)
+            spans += [{**span, "project": project["name"]} for span in found]
+            if found:  # Phoenix answers 404 for span ids that are not in the project
+                annotations += client.spans.get_span_annotations(span_ids=[s["context"]["span_id"] for s in found],
+                                                                 project_identifier=project["name"])
         if (len(spans) >= len(span_ids) and len(annotations) >= expected_annotations) or time.monotonic() > deadline:
             return spans, annotations
         time.sleep(1)
@@ -73,7 +77,8 @@ def _read_back(client: Client, output: dict[str, Any], timeout: float = 90) -> t
 @pytest.fixture(scope="module")
 def http_run(phoenix_server: PhoenixServer, phoenix_client: Client, fake_provider_server: Any) -> Run:
     output, stderr = run_app(fake_provider_server, "--endpoint", phoenix_server.base_url, "--sink", "phoenix",
-                             "--compat", "--service-name", f"e2e-http-{uuid.uuid4().hex[:6]}")
+                             "--compat", "--service-name", f"e2e-http-{uuid.uuid4().hex[:6]}",
+                             "--resource", f"openinference.project.name={PROJECT}")
     return Run(output, stderr, *_read_back(phoenix_client, output))
 
 
@@ -97,6 +102,11 @@ def test_every_span_arrives_with_its_parent(run):
     (workflow_id,) = run.ids("invoke_workflow rag_answer")
     for child in ("retrieval knowledge_base", "execute_tool cite", "generate_answer", "evaluation user_rating"):
         assert run.one(child)["parent_id"] == workflow_id, child
+
+
+def test_the_phoenix_project_comes_from_a_resource_attribute(http_run, grpc_run):
+    assert {s["project"] for s in http_run.stored.values()} == {PROJECT}
+    assert {s["project"] for s in grpc_run.stored.values()} == {"default"}
 
 
 def test_the_answer_and_token_counts_show_on_every_llm_span(run):

@@ -84,7 +84,7 @@ def test_datadog_intake_gets_every_result_in_the_documented_shape(intake, export
     assert set(by_label) == {"failure_to_answer", "explainer", "user_rating", "helpful", "topic"}
     llm_span = next(s for s in exporter.get_finished_spans() if s.name.startswith("chat"))
     join = by_label["failure_to_answer"]["join_on"]["span"]
-    assert join == {"span_id": str(llm_span.context.span_id), "trace_id": format(llm_span.context.trace_id, "032x")}
+    assert join == {"span_id": str(llm_span.context.span_id), "trace_id": str(llm_span.context.trace_id)}
     assert by_label["failure_to_answer"]["metric_type"] == "categorical"
     assert by_label["failure_to_answer"]["categorical_value"] == "answered"
     assert by_label["explainer"]["reasoning"].startswith("user said:")
@@ -92,7 +92,7 @@ def test_datadog_intake_gets_every_result_in_the_documented_shape(intake, export
     rating = by_label["user_rating"]
     assert (rating["metric_type"], rating["score_value"], rating["assessment"], rating["reasoning"]) == (
         "score", 4.0, "pass", "thumbs up")
-    assert "source:ui" in rating["tags"]
+    assert "source:ui" in rating["tags"] and "source:otel" in rating["tags"]
     assert rating["join_on"]["span"]["span_id"] == str(root.get_span_context().span_id)  # the evaluated span
     assert (by_label["helpful"]["metric_type"], by_label["helpful"]["boolean_value"]) == ("boolean", True)
     assert by_label["topic"]["categorical_value"] == "billing"

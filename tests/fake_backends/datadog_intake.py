@@ -4,7 +4,8 @@ valid request, 400 with the errors for an invalid one, 403 without an API key.
 
 The documented request: header ``DD-API-KEY``, ``Content-Type: application/json``, body
 ``{"data": {"type": "evaluation_metric", "attributes": {"metrics": [...]}}}``; each metric has ``join_on``
-(``{"span": {"span_id", "trace_id"}}`` or ``{"tag": {"key", "value"}}``), ``timestamp_ms`` (int64), ``ml_app``,
+(``{"span": {"span_id", "trace_id"}}`` or ``{"tag": {"key", "value"}}``; for OpenTelemetry spans both ids as decimal
+strings and the ``source:otel`` tag), ``timestamp_ms`` (int64), ``ml_app``,
 ``metric_type`` (``categorical`` / ``score`` / ``boolean``), ``label`` (starts with a letter; ASCII letters, digits,
 underscores; at most 200 characters) and the value field of its type (``categorical_value`` string,
 ``score_value`` number, ``boolean_value`` bool); optional ``assessment`` (``pass`` / ``fail``), ``reasoning``
@@ -53,8 +54,10 @@ def _metric_errors(metric: Any) -> list[str]:
     if isinstance(span, dict):
         if not (isinstance(span.get("span_id"), str) and span["span_id"].isdigit()):
             errors.append(f"join_on.span.span_id {span.get('span_id')!r} is not a decimal string")
-        if not (isinstance(span.get("trace_id"), str) and re.fullmatch(r"[0-9a-f]{32}", span["trace_id"])):
-            errors.append(f"join_on.span.trace_id {span.get('trace_id')!r} is not 32 hex digits")
+        if not (isinstance(span.get("trace_id"), str) and span["trace_id"].isdigit()):
+            errors.append(f"join_on.span.trace_id {span.get('trace_id')!r} is not a decimal string")
+        if "source:otel" not in (metric.get("tags") or []):
+            errors.append("an evaluation of an OpenTelemetry span without the source:otel tag")
     elif not (isinstance(tag, dict) and isinstance(tag.get("key"), str) and isinstance(tag.get("value"), str)):
         errors.append("join_on has neither span nor tag")
     if not isinstance(metric.get("timestamp_ms"), int) or isinstance(metric.get("timestamp_ms"), bool):

@@ -1,8 +1,8 @@
 """Datadog LLM Observability: each result as an evaluation metric on the eval-metric intake
 (``POST https://api.{site}/api/intake/llm-obs/v2/eval-metric``, header ``DD-API-KEY``).
 
-A metric is joined to its span by span and trace id (``join_on.span``: the span id as the unsigned 64-bit
-decimal Datadog uses, the trace id as 32 hex digits), and is ``categorical`` (the label), ``score`` (the score)
+A metric is joined to its span by span and trace id (``join_on.span``: for OpenTelemetry spans Datadog asks for
+both ids as decimal strings and the ``source:otel`` tag), and is ``categorical`` (the label), ``score`` (the score)
 or ``boolean``: a custom evaluation keeps the type it was submitted with; a built-in result with a label is
 categorical (its score goes to ``metadata.score``). Labels are made to fit Datadog's naming rule (ASCII letters,
 digits and underscores, starting with a letter, at most 200 characters).
@@ -20,6 +20,7 @@ from llmotel.evaluation.sinks._record import EvaluationRecord
 DEFAULT_SITE = "datadoghq.com"
 INTAKE_PATH = "/api/intake/llm-obs/v2/eval-metric"
 EVENT_TYPE = "evaluation_metric"
+OTEL_SOURCE_TAG = "source:otel"  # required on evaluations of OpenTelemetry spans
 _NOT_LABEL = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -35,12 +36,12 @@ def eval_metric(record: EvaluationRecord, ml_app: str, tags: tuple[str, ...]) ->
     """One eval-metric entry for a record."""
     kind = record.kind
     metric: dict[str, Any] = {
-        "join_on": {"span": {"span_id": str(record.span_id), "trace_id": record.trace_id_hex}},
+        "join_on": {"span": {"span_id": str(record.span_id), "trace_id": str(record.trace_id)}},
         "ml_app": ml_app,
         "timestamp_ms": record.timestamp_ns // 1_000_000,
         "metric_type": kind,
         "label": metric_label(record.name),
-        "tags": [*tags, *record.tags, f"source:{record.source or 'llmotel'}"],
+        "tags": [OTEL_SOURCE_TAG, *tags, *record.tags],
     }
     metadata: dict[str, Any] = dict(record.metadata)
     if kind == "boolean":
@@ -53,6 +54,8 @@ def eval_metric(record: EvaluationRecord, ml_app: str, tags: tuple[str, ...]) ->
         metric["categorical_value"] = record.label if record.label is not None else str(record.score)
         if record.score is not None:
             metadata["score"] = record.score
+    if record.source is not None:
+        metadata["source"] = record.source
     if record.assessment is not None:
         metric["assessment"] = record.assessment
     if record.explanation is not None:
