@@ -296,23 +296,29 @@ def _positive_number(setting: str, value: Any, default: float) -> float:
     return float(value)
 
 
-def _evaluators(raw: Any) -> tuple[Any, ...]:
-    """Built-in evaluator names (comma-separated text or a list) and evaluator objects, validated."""
+def _names_or_objects(setting: str, raw: Any, names: Sequence[str], is_object: Callable[[Any], bool],
+                      objects: str) -> tuple[Any, ...]:
+    """Built-in names (comma-separated text or a list) and objects ``is_object`` accepts, validated."""
     items = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
     out: list[Any] = []
     for item in items:
         if isinstance(item, str):
             if not item:
                 continue
-            if item not in BUILTIN_EVALUATORS:
-                raise ConfigurationError("evaluators", item, (*BUILTIN_EVALUATORS, "an evaluator object"))
-        elif not (isinstance(getattr(item, "name", None), str) and item.name and callable(getattr(item, "evaluate", 0))
-                  ):
-            raise ConfigurationError(
-                "evaluators", item, "built-in names or objects with a non-empty `name` and an `evaluate(input)` method"
-            )
+            if item not in names:
+                raise ConfigurationError(setting, item, (*names, objects))
+        elif not is_object(item):
+            raise ConfigurationError(setting, item, f"built-in names or {objects}")
         out.append(item)
     return tuple(out)
+
+
+def _evaluators(raw: Any) -> tuple[Any, ...]:
+    """Built-in evaluator names and evaluator objects (a non-empty ``name`` and an ``evaluate(input)`` method)."""
+    return _names_or_objects(
+        "evaluators", raw, BUILTIN_EVALUATORS,
+        lambda e: isinstance(getattr(e, "name", None), str) and bool(e.name) and callable(getattr(e, "evaluate", 0)),
+        "evaluator objects with a non-empty `name` and an `evaluate(input)` method")
 
 
 def _string_list(setting: str, raw: Any) -> tuple[str, ...]:
@@ -377,20 +383,11 @@ def _judge_settings(pick: Callable[..., Any], given: Mapping[str, Any]) -> dict[
 
 
 def _sinks(raw: Any) -> tuple[Any, ...]:
-    """Built-in sink names (comma-separated text or a list) and sink objects (span processors), validated."""
-    items = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
-    out: list[Any] = []
-    for item in items:
-        if isinstance(item, str):
-            if not item:
-                continue
-            if item not in EVALUATION_SINKS:
-                raise ConfigurationError("evaluation_sinks", item, (*EVALUATION_SINKS, "a sink object"))
-        elif not (callable(getattr(item, "on_end", None)) and callable(getattr(item, "force_flush", None))):
-            raise ConfigurationError("evaluation_sinks", item,
-                                     "built-in names or llmotel.evaluation.sinks.EvaluationSink objects")
-        out.append(item)
-    return tuple(out)
+    """Built-in sink names and sink objects (span processors: ``on_end`` and ``force_flush``)."""
+    return _names_or_objects(
+        "evaluation_sinks", raw, EVALUATION_SINKS,
+        lambda e: callable(getattr(e, "on_end", None)) and callable(getattr(e, "force_flush", None)),
+        "llmotel.evaluation.sinks.EvaluationSink objects")
 
 
 def _http_base(setting: str, value: Any, fallback: str | None, what: str) -> str:

@@ -55,7 +55,8 @@ def missing_prerequisite(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _started(server: BackendProcess, pytestconfig: pytest.Config) -> BackendProcess:
+def _serve(server: BackendProcess, pytestconfig: pytest.Config) -> Iterator[Any]:
+    """Start a backend for the tests that need it, note its startup time, always stop it."""
     try:
         server.start()
     except BackendStartError as error:
@@ -63,7 +64,10 @@ def _started(server: BackendProcess, pytestconfig: pytest.Config) -> BackendProc
     pytestconfig.stash[_STARTUP_KEY].append(
         f"{server.name} server started in {server.startup_seconds:.1f}s "
         f"(port {server.http_port}, log {server.log_path})")
-    return server
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="package")
@@ -77,11 +81,7 @@ def phoenix_server(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytes
         missing_prerequisite("arize-phoenix-client is not installed in the test environment")
     server = PhoenixServer(tmp_path_factory.mktemp("phoenix"), python=python,
                            start_timeout=float(_ENVIRONMENT_AT_IMPORT.get("LLMOTEL_PHOENIX_START_TIMEOUT", "120")))
-    _started(server, pytestconfig)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _serve(server, pytestconfig)
 
 
 @pytest.fixture(scope="package")
@@ -101,11 +101,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest
                              "or set LLMOTEL_MLFLOW_PYTHON")
     server = MlflowServer(tmp_path_factory.mktemp("mlflow"), python=python,
                           start_timeout=float(_ENVIRONMENT_AT_IMPORT.get("LLMOTEL_MLFLOW_START_TIMEOUT", "180")))
-    _started(server, pytestconfig)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _serve(server, pytestconfig)
 
 
 @pytest.fixture(scope="package")
