@@ -168,6 +168,15 @@ def _processors(settings: Settings, exporter: SpanExporter | None) -> list[Expor
     return processors
 
 
+def _sinks(settings: Settings) -> list[SpanProcessor]:
+    """The evaluation sinks, downstream of the evaluating processor: they see the exported span copies."""
+    if not settings.evaluation_sinks:
+        return []
+    from llmotel.evaluation.sinks import build_sinks
+
+    return list(build_sinks(settings))
+
+
 def _evaluating_processor(settings: Settings, exporting: Sequence[SpanProcessor], meter_provider: Any
                           ) -> SpanProcessor:
     """The evaluating processor in front of the exporting ones (evaluators and/or PII redaction configured)."""
@@ -235,6 +244,16 @@ def enable(
     judge_max_tokens_per_minute: int | None = None,
     trace_judge: bool | None = None,
     relevant_topics: Sequence[str] | str | None = None,
+    evaluation_sinks: Sequence[Any] | str | None = None,
+    phoenix_endpoint: str | None = None,
+    phoenix_api_key: str | None = None,
+    mlflow_tracking_uri: str | None = None,
+    mlflow_tracking_token: str | None = None,
+    datadog_api_key: str | None = None,
+    datadog_site: str | None = None,
+    datadog_ml_app: str | None = None,
+    datadog_intake_url: str | None = None,
+    compat: Sequence[str] | str | None = None,
     meter_provider: Any = None,
     traces_file: str | None = None,
     console: bool | None = None,
@@ -260,7 +279,9 @@ def enable(
     ``evaluators`` are built-in names (``pii``, ``language_mismatch``, ``failure_to_answer``, ``sentiment``,
     ``toxicity``) and/or :class:`llmotel.evaluation.Evaluator` objects; they run on workers and their results
     are exported as ``gen_ai.evaluation.result`` events on the evaluated spans. ``redact_pii`` (or ``"pii"``)
-    redacts personal data from every exported span (``pii_*`` options).
+    redacts personal data from every exported span (``pii_*`` options). ``evaluation_sinks`` (``"phoenix"``,
+    ``"mlflow"``, ``"datadog"`` or sink objects) also deliver each result in the backend's own evaluation model;
+    ``compat=["openinference"]`` also writes the OpenInference attributes Phoenix renders.
     Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it again warns and changes nothing,
     unless the new call asks for stricter privacy (``capture_content=False``, ``redact_pii=True``) or llmotel was
     started by ``llmotel run``: then llmotel restarts with the new call's settings, keeping the stricter privacy
@@ -298,6 +319,16 @@ def enable(
         judge_max_tokens_per_minute=judge_max_tokens_per_minute,
         trace_judge=trace_judge,
         relevant_topics=relevant_topics,
+        evaluation_sinks=evaluation_sinks,
+        phoenix_endpoint=phoenix_endpoint,
+        phoenix_api_key=phoenix_api_key,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        mlflow_tracking_token=mlflow_tracking_token,
+        datadog_api_key=datadog_api_key,
+        datadog_site=datadog_site,
+        datadog_ml_app=datadog_ml_app,
+        datadog_intake_url=datadog_intake_url,
+        compat=compat,
         traces_file=traces_file,
         console=console,
         metrics=metrics,
@@ -345,9 +376,10 @@ def _start(settings: Settings, tracer_provider: Any, meter_provider: Any, custom
         provider = _tracer_provider(settings, tracer_provider)
         exporting = _processors(settings, custom_exporter)
         meter, owned_meter = _meter_provider(settings, meter_provider)
-        processors: list[SpanProcessor] = list(exporting)
+        downstream: list[SpanProcessor] = [*exporting, *_sinks(settings)]
+        processors = downstream
         if settings.evaluates_content:
-            processors = [_evaluating_processor(settings, exporting, meter)]
+            processors = [_evaluating_processor(settings, downstream, meter)]
         pipeline = _pipelines.get(provider)
         if pipeline is None:
             pipeline = _pipelines[provider] = SpanPipeline()

@@ -15,8 +15,9 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from llmotel import openinference
 from llmotel import semconv as sc
-from llmotel.content import Truncator, as_text, message, text_part, to_json, tool_call_part
+from llmotel.content import Truncator, as_text, message, output_message, text_part, to_json, tool_call_part
 from llmotel.errors import AnnotationError
 from llmotel.prompt import Prompt
 
@@ -62,8 +63,17 @@ def _metadata_attributes(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
             for k, v in metadata.items()}
 
 
-def prompt_attributes(prompt: Prompt, capture_content: bool) -> dict[str, Any]:
-    """What a prompt puts on a span; the template and variable values only with content capture on."""
+def _compat_openinference() -> bool:
+    from llmotel._setup import effective_settings  # not at import time: _setup imports this module's users
+
+    return openinference.enabled(effective_settings().compat)
+
+
+def prompt_attributes(prompt: Prompt, capture_content: bool, compat: bool = False) -> dict[str, Any]:
+    """What a prompt puts on a span; the template and variable values only with content capture on.
+
+    ``compat``: also the OpenInference prompt template attributes (``compat=["openinference"]``).
+    """
     attrs: dict[str, Any] = {
         sc.LLMOTEL_PROMPT_RAG_QUERY_VARIABLES: list(prompt.rag_query_variables),
         sc.LLMOTEL_PROMPT_RAG_CONTEXT_VARIABLES: list(prompt.rag_context_variables),
@@ -79,6 +89,9 @@ def prompt_attributes(prompt: Prompt, capture_content: bool) -> dict[str, Any]:
             attrs[sc.LLMOTEL_PROMPT_TEMPLATE] = prompt.template_text
         for key, value in prompt.variable_text.items():
             attrs[sc.GEN_AI_PROMPT_VARIABLE_PREFIX + key] = value
+    if compat:
+        attrs.update(openinference.prompt_attributes(prompt.template_text, prompt.variable_text, prompt.version,
+                                                     capture_content))
     return attrs
 
 
@@ -90,7 +103,7 @@ class Annotations:
     name: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    _cache: dict[bool, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[tuple[bool, bool], dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def inside(self, outer: Annotations | None) -> Annotations:
         """These annotations nested in ``outer``: inner values win, tags and metadata merge."""
@@ -104,15 +117,16 @@ class Annotations:
         )
 
     def span_attributes(self, capture_content: bool) -> dict[str, Any]:
-        """Attributes for an LLM span (computed once per context and capture setting)."""
-        cached = self._cache.get(capture_content)
+        """Attributes for an LLM span (computed once per context, capture and compat setting)."""
+        key = (capture_content, _compat_openinference() if self.prompt is not None else False)
+        cached = self._cache.get(key)
         if cached is None:
             cached = _metadata_attributes(self.metadata)
             if self.tags:
                 cached[sc.LLMOTEL_TAGS] = tag_list(self.tags)
             if self.prompt is not None:
-                cached.update(prompt_attributes(self.prompt, capture_content))
-            self._cache[capture_content] = cached
+                cached.update(prompt_attributes(self.prompt, capture_content, key[1]))
+            self._cache[key] = cached
         return cached
 
 
@@ -176,10 +190,27 @@ def span_kind(attributes: Mapping[str, Any]) -> str:
     return _KIND_BY_OPERATION.get(operation, "other")  # type: ignore[arg-type]
 
 
+_DEFAULT_FINISH_REASON = sc.FINISH_STOP  # an answer the application recorded by hand: it finished
+_INVOCATION_KINDS = frozenset({"workflow", "agent"})  # their input and output are also GenAI messages
+
+
 def _messages(value: Any, default_role: str, cut: Truncator, argument: str) -> list[dict[str, Any]]:
-    expected = f"{argument} of an llm span must be a string, a message dict or a list of {{role, content, tool_calls?}}"
+    """Messages from ``annotate(input=/output=)``; output messages carry a ``finish_reason`` (the item's own
+    ``finish_reason`` when it is a string, else ``stop``), as the output-message schema requires."""
+    expected = (f"{argument} of an llm span must be a string, a message dict or a list of "
+                "{role, content, tool_calls?, finish_reason?}")
+    is_output = argument == "output"
+
+    def build(role: Any, parts: list[dict[str, Any]], name: Any = None, reason: Any = None) -> dict[str, Any]:
+        if not is_output:
+            return message(role, parts, name)
+        built = output_message(role, parts, reason if isinstance(reason, str) else _DEFAULT_FINISH_REASON)
+        if isinstance(name, str) and name:
+            built["name"] = name
+        return built
+
     if isinstance(value, str):
-        return [message(default_role, [text_part(value, cut)])]
+        return [build(default_role, [text_part(value, cut)])]
     if isinstance(value, Mapping):
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, (bytes, str)):
@@ -187,7 +218,7 @@ def _messages(value: Any, default_role: str, cut: Truncator, argument: str) -> l
     out = []
     for item in value:
         if isinstance(item, str):
-            out.append(message(default_role, [text_part(item, cut)]))
+            out.append(build(default_role, [text_part(item, cut)]))
             continue
         if not isinstance(item, Mapping) or ("content" not in item and "tool_calls" not in item):
             raise AnnotationError(f"{expected}, got an item {item!r}")
@@ -200,7 +231,7 @@ def _messages(value: Any, default_role: str, cut: Truncator, argument: str) -> l
             function = call.get("function")
             fn: Mapping[str, Any] = function if isinstance(function, Mapping) else call
             parts.append(tool_call_part(call.get("id"), fn.get("name"), fn.get("arguments"), cut))
-        out.append(message(item.get("role") or default_role, parts, item.get("name")))
+        out.append(build(item.get("role") or default_role, parts, item.get("name"), item.get("finish_reason")))
     return out
 
 
@@ -263,6 +294,7 @@ def annotate(
     existing: Mapping[str, Any] = getattr(target, "attributes", None) or {}
     settings = effective_settings()
     capture = settings.capture_content
+    compat = openinference.enabled(settings.compat)
     cut = Truncator(settings.recorded_text_limit, settings.max_blob_length)
     kind = span_kind(existing)
     attrs: dict[str, Any] = {}
@@ -284,10 +316,19 @@ def annotate(
                            else (sc.LLMOTEL_SPAN_INPUT, sc.LLMOTEL_SPAN_OUTPUT))
         if input is not None:
             attrs[in_key] = cut.text(as_text(input))
+            if kind in _INVOCATION_KINDS:
+                attrs[sc.GEN_AI_INPUT_MESSAGES] = to_json([message("user", [text_part(attrs[in_key], cut)])])
         if output is not None:
             attrs[out_key] = cut.text(as_text(output))
+            if kind in _INVOCATION_KINDS:
+                attrs[sc.GEN_AI_OUTPUT_MESSAGES] = to_json(
+                    [output_message("assistant", [text_part(attrs[out_key], cut)], _DEFAULT_FINISH_REASON)])
         if documents is not None:
             attrs[sc.GEN_AI_RETRIEVAL_DOCUMENTS] = documents_attribute(documents, capture, cut)
+        if compat and kind != "other":
+            for direction, value, key in (("input", input, in_key), ("output", output, out_key)):
+                if value is not None:
+                    attrs.update(openinference.io_attributes(direction, attrs[key], not isinstance(value, str)))
     if not capture:
         attrs = {k: v for k, v in attrs.items() if k == sc.GEN_AI_RETRIEVAL_DOCUMENTS}
     if tool_definitions is not None:
@@ -298,7 +339,7 @@ def annotate(
     if prompt is not None:
         if not isinstance(prompt, Prompt):
             raise AnnotationError(f"prompt must be an llmotel.Prompt, got {type(prompt).__name__}")
-        attrs.update(prompt_attributes(prompt, capture))
+        attrs.update(prompt_attributes(prompt, capture, compat))
     attrs.update(_metadata_attributes(metadata))
     if metrics is not None:
         attrs.update(_metric_attributes(metrics))

@@ -57,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from llmotel.demo.app import main as demo_main
 
-    return demo_main(question=args.question, stream=args.stream)
+    return demo_main(question=args.question, stream=args.stream, endpoint=args.endpoint, protocol=args.protocol)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="a small traced RAG question-answering program")
     demo.add_argument("--question", default=None, help="ask this instead of the built-in questions")
     demo.add_argument("--stream", action="store_true", help="stream the answers")
+    demo.add_argument("--endpoint", default=None,
+                      help="send the spans to this OTLP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT, if set)")
+    demo.add_argument("--protocol", default=None, choices=["http/protobuf", "grpc"], help="OTLP protocol")
     demo.set_defaults(func=_demo)
     from llmotel.experiments.cli import add_commands
 

@@ -21,6 +21,10 @@ BUILTIN_EVALUATORS: tuple[str, ...] = (
     "hallucination", "prompt_injection", "topic_relevancy", "answer_relevance",
 )
 JUDGE_PROVIDERS = ("openai", "anthropic")
+#: Names of the built-in evaluation sinks (each delivers results in a backend's own evaluation model).
+EVALUATION_SINKS = ("phoenix", "mlflow", "datadog")
+#: Attribute sets written besides the GenAI conventions' (``compat``).
+COMPAT_MODES = ("openinference",)
 PII_OPERATORS = ("replace", "mask", "hash", "drop")
 COMPRESSIONS = ("gzip", "none")
 
@@ -67,6 +71,17 @@ class Settings:
     judge_max_tokens_per_minute: int | None = None
     trace_judge: bool = False
     relevant_topics: tuple[str, ...] = ()
+    #: built-in sink names and/or llmotel.evaluation.sinks.EvaluationSink objects (argument only)
+    evaluation_sinks: tuple[Any, ...] = ()
+    phoenix_endpoint: str | None = None
+    phoenix_api_key: str | None = field(default=None, repr=False)
+    mlflow_tracking_uri: str | None = None
+    mlflow_tracking_token: str | None = field(default=None, repr=False)
+    datadog_api_key: str | None = field(default=None, repr=False)
+    datadog_site: str = "datadoghq.com"
+    datadog_ml_app: str | None = None
+    datadog_intake_url: str | None = None
+    compat: tuple[str, ...] = ()
     disabled: bool = False
     metrics: bool = True
     stream_usage: bool = False
@@ -265,6 +280,9 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
         values[name] = default if number is None else number
     values.update(_pii_settings(pick))
     values.update(_judge_settings(pick, given))
+    values.update(_sink_settings(pick, values))
+    compat = pick("compat", lambda s, r: _names(s, r, COMPAT_MODES))
+    values["compat"] = () if compat is None else _names("compat", compat, COMPAT_MODES)
     record_metrics = pick("metrics", parse_bool)
     values["metrics"] = True if record_metrics is None else bool(record_metrics)
     for flag in ("stream_usage", "propagate_trace_context"):
@@ -298,23 +316,29 @@ def _positive_number(setting: str, value: Any, default: float) -> float:
     return float(value)
 
 
-def _evaluators(raw: Any) -> tuple[Any, ...]:
-    """Built-in evaluator names (comma-separated text or a list) and evaluator objects, validated."""
+def _names_or_objects(setting: str, raw: Any, names: Sequence[str], is_object: Callable[[Any], bool],
+                      objects: str) -> tuple[Any, ...]:
+    """Built-in names (comma-separated text or a list) and objects ``is_object`` accepts, validated."""
     items = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else list(raw)
     out: list[Any] = []
     for item in items:
         if isinstance(item, str):
             if not item:
                 continue
-            if item not in BUILTIN_EVALUATORS:
-                raise ConfigurationError("evaluators", item, (*BUILTIN_EVALUATORS, "an evaluator object"))
-        elif not (isinstance(getattr(item, "name", None), str) and item.name and callable(getattr(item, "evaluate", 0))
-                  ):
-            raise ConfigurationError(
-                "evaluators", item, "built-in names or objects with a non-empty `name` and an `evaluate(input)` method"
-            )
+            if item not in names:
+                raise ConfigurationError(setting, item, (*names, objects))
+        elif not is_object(item):
+            raise ConfigurationError(setting, item, f"built-in names or {objects}")
         out.append(item)
     return tuple(out)
+
+
+def _evaluators(raw: Any) -> tuple[Any, ...]:
+    """Built-in evaluator names and evaluator objects (a non-empty ``name`` and an ``evaluate(input)`` method)."""
+    return _names_or_objects(
+        "evaluators", raw, BUILTIN_EVALUATORS,
+        lambda e: isinstance(getattr(e, "name", None), str) and bool(e.name) and callable(getattr(e, "evaluate", 0)),
+        "evaluator objects with a non-empty `name` and an `evaluate(input)` method")
 
 
 def _string_list(setting: str, raw: Any) -> tuple[str, ...]:
@@ -408,6 +432,67 @@ def _readable_file(setting: str, raw: str) -> str:
     if not os.path.isfile(raw) or not os.access(raw, os.R_OK):
         raise ConfigurationError(setting, raw, "the path of a readable file")
     return raw
+
+
+def _sinks(raw: Any) -> tuple[Any, ...]:
+    """Built-in sink names and sink objects (span processors: ``on_end`` and ``force_flush``)."""
+    return _names_or_objects(
+        "evaluation_sinks", raw, EVALUATION_SINKS,
+        lambda e: callable(getattr(e, "on_end", None)) and callable(getattr(e, "force_flush", None)),
+        "llmotel.evaluation.sinks.EvaluationSink objects")
+
+
+def _http_base(setting: str, value: Any, fallback: str | None, what: str) -> str:
+    """A sink's server URL: the value given, else the OTLP/HTTP endpoint (the same server); validated."""
+    if value is None:
+        if fallback is None:
+            raise ConfigurationError(setting, None, what)
+        return fallback
+    if not isinstance(value, str):
+        raise ConfigurationError(setting, value, what)
+    return validate_endpoint(setting, value)
+
+
+def _secret(setting: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigurationError(setting, "<hidden>", "a non-empty string")
+    return value
+
+
+def _sink_settings(pick: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Sink names and each named sink's server, key and application, checked for the sinks asked for."""
+    ident: Callable[[str, str], str] = lambda _s, r: r  # noqa: E731
+    sinks = _sinks(pick("evaluation_sinks", lambda s, r: _sinks(r)) or ())
+    names = {s for s in sinks if isinstance(s, str)}
+    http_endpoint = values["endpoint"] if values["protocol"] == "http/protobuf" else None
+    out: dict[str, Any] = {
+        "evaluation_sinks": sinks,
+        "phoenix_endpoint": pick("phoenix_endpoint", ident, "PHOENIX_COLLECTOR_ENDPOINT"),
+        "phoenix_api_key": _secret("phoenix_api_key", pick("phoenix_api_key", ident, "PHOENIX_API_KEY")),
+        "mlflow_tracking_uri": pick("mlflow_tracking_uri", ident, "MLFLOW_TRACKING_URI"),
+        "mlflow_tracking_token": _secret("mlflow_tracking_token",
+                                         pick("mlflow_tracking_token", ident, "MLFLOW_TRACKING_TOKEN")),
+        "datadog_api_key": _secret("datadog_api_key", pick("datadog_api_key", ident, "DD_API_KEY")),
+        "datadog_site": pick("datadog_site", ident, "DD_SITE") or "datadoghq.com",
+        "datadog_ml_app": pick("datadog_ml_app", ident, "DD_LLMOBS_ML_APP"),
+        "datadog_intake_url": pick("datadog_intake_url", validate_endpoint),
+    }
+    if "phoenix" in names:
+        out["phoenix_endpoint"] = _http_base(
+            "phoenix_endpoint", out["phoenix_endpoint"], http_endpoint,
+            "Phoenix's base URL, e.g. http://localhost:6006 (default: the OTLP/HTTP endpoint)")
+    if "mlflow" in names:
+        out["mlflow_tracking_uri"] = _http_base(
+            "mlflow_tracking_uri", out["mlflow_tracking_uri"], http_endpoint,
+            "the MLflow tracking server's URL, e.g. http://localhost:5000 (default: the OTLP/HTTP endpoint)")
+    if "datadog" in names:
+        if out["datadog_api_key"] is None:
+            raise ConfigurationError("datadog_api_key", None, "a Datadog API key (or DD_API_KEY) for the datadog sink")
+        out["datadog_ml_app"] = out["datadog_ml_app"] or values["service_name"]
+        if not isinstance(out["datadog_ml_app"], str) or not out["datadog_ml_app"]:
+            raise ConfigurationError("datadog_ml_app", out["datadog_ml_app"],
+                                     "the LLM application name (or DD_LLMOBS_ML_APP, or service_name)")
+    return out
 
 
 def _check_types(values: Mapping[str, Any]) -> None:

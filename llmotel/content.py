@@ -107,9 +107,10 @@ def to_json(value: Any) -> str:
 _encode_string = json.encoder.encode_basestring  # C-accelerated; what the encoder uses with ensure_ascii=False
 
 
-def text_message_json(role: str, text: str) -> str:
-    """One ``{role, parts: [text]}`` message as the JSON :func:`to_json` makes of it (the text is not cut)."""
-    return f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(text)}}}]}}'
+def output_text_message_json(role: str, text: str, finish_reason: str) -> str:
+    """One ``{role, parts: [text], finish_reason}`` output message as the JSON :func:`to_json` makes of it."""
+    return (f'{{"role":{_encode_string(role)},"parts":[{{"type":"text","content":{_encode_string(text)}}}],'
+            f'"finish_reason":{_encode_string(finish_reason)}}}')
 
 
 def text_parts_json(text: str, text_limit: int) -> str | None:
@@ -123,7 +124,8 @@ def plain_messages_json(messages: Any, text_limit: int) -> str | None:
     """The JSON of request messages that are all plain ``{"role": str, "content": str}`` dicts with no text over
     ``text_limit``; None for anything else (then the general path renders them, cutting and marking).
 
-    One pass, with :func:`text_message_json` inlined: this runs on every call with content capture on.
+    One pass, each ``{role, parts: [text]}`` message rendered inline: this runs on every call with content capture
+    on.
     """
     if not isinstance(messages, list):
         return None
@@ -153,8 +155,14 @@ def text_part(text: str, cut: Truncator) -> Part:
     return {"type": sc.PART_TEXT, "content": cut.text(text)}
 
 
+def _id(value: Any) -> str | None:
+    """A tool call id as the schemas want it: a string or null."""
+    return value if value is None or isinstance(value, str) else str(value)
+
+
 def tool_call_part(call_id: Any, name: Any, arguments: Any, cut: Truncator) -> Part:
-    part: Part = {"type": sc.PART_TOOL_CALL, "id": call_id, "name": name}
+    # the schema requires a string name: a stream cut off before the name arrived gives ""
+    part: Part = {"type": sc.PART_TOOL_CALL, "id": _id(call_id), "name": name if isinstance(name, str) else ""}
     if arguments is not None:
         part["arguments"] = _arguments(arguments, cut)
     return part
@@ -173,7 +181,7 @@ def _arguments(arguments: Any, cut: Truncator) -> Any:
 
 
 def tool_response_part(call_id: Any, response: Any, cut: Truncator) -> Part:
-    return {"type": sc.PART_TOOL_CALL_RESPONSE, "id": call_id, "response": cut.text(as_text(response))}
+    return {"type": sc.PART_TOOL_CALL_RESPONSE, "id": _id(call_id), "response": cut.text(as_text(response))}
 
 
 def media_part(url: str, modality: str, cut: Truncator, mime_type: str | None = None) -> Part:
@@ -192,9 +200,25 @@ def blob_part(data: str, modality: str, mime_type: str | None, cut: Truncator) -
     return {"type": sc.PART_BLOB, "modality": modality, "mime_type": mime_type, "content": cut.blob(data)}
 
 
+# Part types the GenAI schemas define, each with required fields: a generic part never claims one of them.
+_SCHEMA_PART_TYPES = frozenset({
+    sc.PART_TEXT, sc.PART_TOOL_CALL, sc.PART_TOOL_CALL_RESPONSE, sc.PART_REASONING, sc.PART_BLOB, sc.PART_URI,
+    sc.PART_FILE, sc.PART_SERVER_TOOL_CALL, sc.PART_SERVER_TOOL_CALL_RESPONSE,
+})
+
+
 def generic_part(kind: Any, cut: Truncator, content: Any = None) -> Part:
-    """A part of a type semconv does not name (or the SDK added later): keep its type, and text if any."""
-    part: Part = {"type": kind if isinstance(kind, str) else "unknown"}
+    """A part of a type semconv does not name (or the SDK added later): keep its type, and text if any.
+
+    A part that has a schema-defined type but lacks what that type requires (a file with neither id nor data)
+    becomes ``{"type": "unknown", "provider_type": kind}``, so it still validates.
+    """
+    if not isinstance(kind, str):
+        part: Part = {"type": "unknown"}
+    elif kind in _SCHEMA_PART_TYPES:
+        part = {"type": "unknown", "provider_type": kind}
+    else:
+        part = {"type": kind}
     if content is not None:
         part["content"] = cut.text(as_text(content))
     return part
@@ -205,6 +229,22 @@ def message(role: Any, parts: list[Part], name: Any = None) -> Message:
     if isinstance(name, str) and name:
         msg["name"] = name
     return msg
+
+
+def output_message(role: Any, parts: list[Part], finish_reason: str) -> Message:
+    """An output message: the GenAI output-message schema requires ``finish_reason`` on every one (backends such
+    as Phoenix drop the whole output without it); ``""`` when the provider gave none (a stream cut short)."""
+    msg = message(role, parts)
+    msg["finish_reason"] = finish_reason
+    return msg
+
+
+def normalized_finish_reason(value: Any, mapping: dict[str, str]) -> str:
+    """A provider's finish reason in the output-message schema's terms (``stop``, ``length``, ``content_filter``,
+    ``tool_call``, ``error``) where ``mapping`` has an equivalent, else the provider's own value; ``""`` for none."""
+    if not isinstance(value, str):
+        return ""
+    return mapping.get(value, value)
 
 
 

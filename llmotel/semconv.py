@@ -73,7 +73,15 @@ OUTPUT_TYPE_SPEECH: Final = "speech"
 # --- response -------------------------------------------------------------------------------------------------------
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
-GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"  # the provider's own values
+
+# finish_reason of an output message (required by the output-messages JSON schema): the schema's values where
+# the provider's has an equivalent, else the provider's own value.
+FINISH_STOP: Final = "stop"
+FINISH_LENGTH: Final = "length"
+FINISH_CONTENT_FILTER: Final = "content_filter"
+FINISH_TOOL_CALL: Final = "tool_call"
+FINISH_ERROR: Final = "error"
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 
@@ -185,6 +193,24 @@ LLMOTEL_EVALUATION_DURATION: Final = "llmotel.evaluation.duration"  # seconds th
 LLMOTEL_EVALUATION_STATUS: Final = "llmotel.evaluation.status"  # unevaluated: on spans exported without evaluation
 LLMOTEL_PII_REDACTED: Final = "llmotel.pii.redacted"  # true on spans whose exported content was redacted
 TRUNCATION_MARKER: Final = "…[llmotel: truncated {dropped} chars]"
+
+# --- OpenInference (compat=["openinference"]): what Arize Phoenix renders, besides the GenAI attributes ---------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+INPUT_VALUE: Final = "input.value"  # content
+INPUT_MIME_TYPE: Final = "input.mime_type"
+OUTPUT_VALUE: Final = "output.value"  # content
+OUTPUT_MIME_TYPE: Final = "output.mime_type"
+LLM_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"  # content
+LLM_PROMPT_TEMPLATE_VARIABLES: Final = "llm.prompt_template.variables"  # JSON object; content
+LLM_PROMPT_TEMPLATE_VERSION: Final = "llm.prompt_template.version"
+MIME_JSON: Final = "application/json"
+MIME_TEXT: Final = "text/plain"
+# llmotel.span.kind -> openinference.span.kind
+OPENINFERENCE_KINDS: Final = {
+    "workflow": "CHAIN", "task": "CHAIN", "agent": "AGENT", "tool": "TOOL", "retrieval": "RETRIEVER",
+    "embedding": "EMBEDDING", "llm": "LLM", "evaluation": "EVALUATOR",
+}
+COMPAT_OPENINFERENCE: Final = "openinference"
 
 # --- metrics (v1.41 set) --------------------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"

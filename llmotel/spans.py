@@ -2,8 +2,11 @@
 
 Each is a decorator (``@workflow``, ``@workflow(name=...)``) for sync, async, generator and async-generator
 functions, and a context manager (``with llmotel.workflow("name") as span:``, ``async with`` too).
-Decorated functions record their bound arguments (minus ``self``/``cls``) and return value (or yielded
-items) as JSON when content capture is on; ``llm`` and ``embedding`` never do (annotate them by hand).
+Decorated functions record their bound arguments and return value (or yielded items) as JSON when content
+capture is on: data only (``self``/``cls``, clients, callables and other objects are left out, sizes capped; see
+:mod:`llmotel._jsonable`); ``llm`` and ``embedding`` never do (annotate them by hand). Workflow and agent spans
+also carry them as ``gen_ai.input.messages`` / ``gen_ai.output.messages``; with ``compat=["openinference"]``
+every manual span carries ``openinference.span.kind`` and ``input.value`` / ``output.value`` too.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
+from llmotel import openinference
 from llmotel import semconv as sc
+from llmotel._jsonable import SKIP, call_arguments, jsonable
 from llmotel._setup import effective_settings, manual_tracer
 from llmotel.annotations import documents_attribute
-from llmotel.content import Truncator, record_error, to_json
+from llmotel.content import Truncator, message, output_message, record_error, text_part, to_json
 from llmotel.errors import AnnotationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,6 +75,8 @@ class ManualSpan:
     def _start(self, name: str) -> Span:
         kind = self._kind
         attrs: dict[str, Any] = {sc.LLMOTEL_SPAN_KIND: kind.kind, **self._attributes}
+        if openinference.enabled(effective_settings().compat):
+            attrs.update(openinference.kind_attributes(kind.kind))
         if kind.operation:
             attrs[sc.GEN_AI_OPERATION_NAME] = kind.operation
         if kind.name_attribute:
@@ -243,31 +250,33 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _bound_arguments(signature: inspect.Signature | None, args: Any, kwargs: Any) -> Any:
-    if signature is None:
-        return {"args": list(args), "kwargs": dict(kwargs)}
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError:
-        return {"args": list(args), "kwargs": dict(kwargs)}
-    bound.apply_defaults()
-    return {k: v for k, v in bound.arguments.items() if k not in ("self", "cls")}
-
-
 def _truncator() -> Truncator:
     settings = effective_settings()
     return Truncator(settings.recorded_text_limit, settings.max_blob_length)
 
 
+_AS_MESSAGES = frozenset({"workflow", "agent"})  # GenAI invocation spans: input and output messages
+
+
 def _record_input(span: Span, kind: _Kind, signature: inspect.Signature | None, args: Any, kwargs: Any) -> None:
     cut = _truncator()
-    arguments = _bound_arguments(signature, args, kwargs)
+    arguments = call_arguments(signature, args, kwargs, cut)
     key = sc.GEN_AI_TOOL_CALL_ARGUMENTS if kind.kind == "tool" else sc.LLMOTEL_SPAN_INPUT
-    span.set_attribute(key, cut.text(to_json(arguments)))
-    if kind.kind == "retrieval":
-        strings = [v for v in arguments.values() if isinstance(v, str)] if isinstance(arguments, dict) else []
-        if strings:  # the first string argument is the query
-            span.set_attribute(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, cut.text(strings[0]))
+    attrs: dict[str, Any] = {key: to_json(arguments)}  # bounded by call_arguments: stays valid JSON
+    # one string argument (a question, a query) reads best as itself
+    strings = [v for v in arguments.values() if isinstance(v, str)]
+    single = strings[0] if len(arguments) == 1 and strings else None
+    if kind.kind == "retrieval" and strings:  # the first string argument is the query
+        attrs[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = strings[0]
+    if kind.kind in _AS_MESSAGES:
+        text = single if single is not None else attrs[key]
+        attrs[sc.GEN_AI_INPUT_MESSAGES] = to_json([message("user", [text_part(text, cut)])])
+    if openinference.enabled(effective_settings().compat):
+        text = attrs.get(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, single)
+        attrs.update(openinference.io_attributes("input", attrs[key] if text is None else text, text is None))
+    if cut.truncated:
+        attrs[sc.LLMOTEL_CONTENT_TRUNCATED] = True
+    span.set_attributes(attrs)
 
 
 def _looks_like_documents(value: Any) -> bool:
@@ -283,8 +292,21 @@ def _record_output(span: Span, kind: _Kind, result: Any) -> None:
             return
         except AnnotationError:
             pass  # not documents after all: record it as plain output
+    value = jsonable(result, cut)
+    if value is SKIP:  # not data (an object, a client, a callable): nothing to record
+        return
     key = sc.GEN_AI_TOOL_CALL_RESULT if kind.kind == "tool" else sc.LLMOTEL_SPAN_OUTPUT
-    span.set_attribute(key, cut.text(to_json(result)))
+    attrs: dict[str, Any] = {key: to_json(value)}  # bounded by jsonable: stays valid JSON
+    if kind.kind in _AS_MESSAGES:
+        text = value if isinstance(value, str) else attrs[key]
+        attrs[sc.GEN_AI_OUTPUT_MESSAGES] = to_json([output_message("assistant", [text_part(text, cut)],
+                                                                   sc.FINISH_STOP)])
+    if openinference.enabled(effective_settings().compat):
+        is_text = isinstance(value, str)
+        attrs.update(openinference.io_attributes("output", value if is_text else attrs[key], not is_text))
+    if cut.truncated:
+        attrs[sc.LLMOTEL_CONTENT_TRUNCATED] = True
+    span.set_attributes(attrs)
 
 
 # --- the public constructors ---------------------------------------------------------------------------------------

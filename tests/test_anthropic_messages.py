@@ -74,7 +74,7 @@ def test_plain_message_span(traced, anthropic_client, fake_provider):
         {"role": "user", "parts": [{"type": "text", "content": "What is OTLP?"}]}
     ]
     assert content(span, sc.GEN_AI_OUTPUT_MESSAGES) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": result.content[0].text}]}
+        {"role": "assistant", "parts": [{"type": "text", "content": result.content[0].text}], "finish_reason": "stop"}
     ]
     assert sc.GEN_AI_SYSTEM_INSTRUCTIONS not in a
     for deprecated in ("gen_ai.system", "gen_ai.usage.prompt_tokens", "gen_ai.prompt", "gen_ai.completion"):

@@ -72,24 +72,48 @@ def test_run_environment_keeps_existing_pythonpath():
     assert env["LLMOTEL_ENDPOINT"] == "http://h:4318"
 
 
-def test_demo_offline_exports_to_otlp(otlp_receiver):
-    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.http_endpoint)
-    result = cli("demo", env=env)
+def test_demo_offline_shows_each_evaluation_under_its_llm_span_and_exports(otlp_receiver):
+    env = clean_env()
+    result = cli("demo", "--endpoint", otlp_receiver.http_endpoint, env=env)
     assert result.returncode == 0, result.stderr
-    assert "LOCAL STAND-IN" in result.stdout
-    assert "A: OTLP over gRPC listens on port 4317 by default." in result.stdout
-    assert "I don't know" in result.stdout
-    assert "└─ generate_answer" in result.stdout
-    assert "└─ retrieval knowledge_base" in result.stdout
-    spans = otlp_receiver.wait_for_spans(9, timeout=20)
+    out = result.stdout
+    assert "LOCAL STAND-IN" in out
+    assert "evaluations: failure_to_answer, language_mismatch, pii" in out
+    assert "A: OTLP over gRPC listens on port 4317 by default." in out
+    assert "A: I don't know the answer: the context does not mention it." in out
+    tree = out[out.index("Trace tree"):]
+    blocks = tree.split("● ")[1:]  # one per question, in order
+    assert len(blocks) == 4
+    assert "└─ retrieval knowledge_base" in blocks[0] and "└─ generate_answer" in blocks[0]
+    assert "✔ failure_to_answer: answered" in blocks[0] and "✔ language_mismatch: match" in blocks[0]
+    assert "✘ failure_to_answer: no_content" in blocks[1]
+    assert "✘ language_mismatch: mismatch (input is German (de), output is English (en))" in blocks[2]
+    assert "question='I am <EMAIL_ADDRESS> - what does a span represent?'" in blocks[3]
+    assert "✘ pii: detected" in blocks[3]
+    assert "jane.doe@example.com" not in tree  # the tree is what was exported: redacted
+    # each LLM span's evaluations come right after it, before the next span
+    llm = blocks[1].split("└─ generate_answer", 1)[1]
+    assert llm.index("failure_to_answer") < llm.index("language_mismatch") < llm.index("pii")
+    assert f"Spans exported to {otlp_receiver.http_endpoint}" in out
+
+    spans = otlp_receiver.wait_for_spans(12, timeout=20)
     chats = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"]
     workflows = {s.span_id for s in spans if s.name == "invoke_workflow rag_answer"}
-    assert len(chats) == 3
+    assert len(chats) == 4
     assert all(c.parent_span_id in workflows for c in chats)
     assert chats[0].resource["service.name"] == "llmotel-demo"
     assert all(c.name == "generate_answer" for c in chats)
     assert chats[0].attributes["gen_ai.prompt.name"] == "rag_answer"
     assert chats[0].attributes["llmotel.prompt.rag_context_variables"] == ["article"]
+    assert "jane.doe@example.com" not in repr([s.attributes for s in spans])
+
+
+def test_demo_takes_the_endpoint_from_the_environment(otlp_receiver):
+    result = cli("demo", "--question", "What does a span represent?",
+                 env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.http_endpoint))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("● invoke_workflow rag_answer") == 1
+    assert otlp_receiver.wait_for_spans(3, timeout=20)
 
 
 def test_instrumentor_entry_point():

@@ -60,7 +60,8 @@ def test_plain_chat_span(traced, openai_client, fake_provider):
         {"role": "user", "parts": [{"type": "text", "content": "What is OTLP?"}]}
     ]
     assert json.loads(a[sc.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": result.choices[0].message.content}]}
+        {"role": "assistant", "parts": [{"type": "text", "content": result.choices[0].message.content}],
+         "finish_reason": "stop"}
     ]
     for deprecated in ("gen_ai.system", "gen_ai.usage.prompt_tokens", "gen_ai.prompt", "gen_ai.completion"):
         assert deprecated not in a

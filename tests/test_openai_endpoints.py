@@ -39,7 +39,8 @@ def test_responses_create(traced, openai_client):
     assert json.loads(a[sc.GEN_AI_INPUT_MESSAGES]) == [
         {"role": "user", "parts": [{"type": "text", "content": "What is a span?"}]}]
     out = json.loads(a[sc.GEN_AI_OUTPUT_MESSAGES])
-    assert out == [{"role": "assistant", "parts": [{"type": "text", "content": result.output_text}]}]
+    assert out == [{"role": "assistant", "parts": [{"type": "text", "content": result.output_text}],
+                    "finish_reason": "stop"}]
 
 
 def test_responses_tools_reasoning_and_items(traced, openai_client):

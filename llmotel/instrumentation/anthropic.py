@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmotel import semconv as sc
-from llmotel.content import message, plain_messages_json, text_part, text_parts_json
+from llmotel.content import output_message, plain_messages_json, text_part, text_parts_json
 from llmotel.instrumentation import _anthropic_content as ac
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
@@ -201,8 +201,9 @@ def _messages_response(call: LLMCall, response: Any) -> None:
     _usage(call, fields.get("usage"))
     if call.collect_content:
         content = fields.get("content")
-        call.output_messages = (ac.output_messages_json(content, call.telemetry.text_limit)
-                                or [ac.output_message(content, call.cut)])
+        stop_reason = fields.get("stop_reason")
+        call.output_messages = (ac.output_messages_json(content, stop_reason, call.telemetry.text_limit)
+                                or [ac.output_message_of(content, stop_reason, call.cut)])
 
 
 def _complete_response(call: LLMCall, response: Any) -> None:
@@ -211,7 +212,8 @@ def _complete_response(call: LLMCall, response: Any) -> None:
     _finish_reason(call, fields.get("stop_reason"))
     if call.collect_content:
         text = fields.get("completion")
-        call.output_messages = [message("assistant", [text_part(text if isinstance(text, str) else "", call.cut)])]
+        parts = [text_part(text if isinstance(text, str) else "", call.cut)]
+        call.output_messages = [output_message("assistant", parts, ac.finish_reason(fields.get("stop_reason")))]
 
 
 # --- streams ----------------------------------------------------------------------------------------------------------
@@ -267,7 +269,7 @@ class MessagesStreamAccumulator:
         _usage(call, start.get("usage"), self.delta_usage)
         if call.collect_content and (self.start is not None or self.blocks):
             blocks = [_assembled(*self.blocks[i]) for i in sorted(self.blocks)]
-            call.output_messages = [ac.output_message(blocks, call.cut)]
+            call.output_messages = [ac.output_message_of(blocks, self.stop_reason, call.cut)]
 
 
 def _assembled(block: Any, pieces: list[Any]) -> Any:
@@ -309,7 +311,8 @@ class CompleteStreamAccumulator:
         _header(call, _fields(self.first))
         _finish_reason(call, self.stop_reason)
         if call.collect_content:
-            call.output_messages = [message("assistant", [text_part("".join(self.text), call.cut)])]
+            parts = [text_part("".join(self.text), call.cut)]
+            call.output_messages = [output_message("assistant", parts, ac.finish_reason(self.stop_reason))]
 
 
 _MESSAGES = Endpoint(

@@ -16,7 +16,7 @@ from llmotel.content import (
     Part,
     Truncator,
     generic_part,
-    message,
+    output_message,
     plain_messages_json,
     text_part,
     tool_call_part,
@@ -211,7 +211,7 @@ def _chat_response(call: LLMCall, response: Any) -> None:
     _usage_chat(call, getattr(response, "usage", None))
     if call.collect_content:
         call.output_messages = (oc.chat_output_messages_json(choices, call.telemetry.text_limit)
-                                or [oc.chat_output_message(c.message, call.cut) for c in choices])
+                                or [oc.chat_output_message(c.message, c.finish_reason, call.cut) for c in choices])
 
 
 def _responses_finish_reason(response: Any, called_function: bool) -> str:
@@ -228,9 +228,10 @@ def _responses_response(call: LLMCall, response: Any) -> None:
     _response_header(call, response)
     _usage_responses(call, getattr(response, "usage", None))
     parts, called = oc.responses_output(getattr(response, "output", None), call.cut)
-    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [_responses_finish_reason(response, called)]
+    reason = _responses_finish_reason(response, called)
+    call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]
     if call.collect_content:
-        call.output_messages = [message("assistant", parts)]
+        call.output_messages = [output_message("assistant", parts, oc.finish_reason(reason))]
 
 
 def _embeddings_response(call: LLMCall, response: Any) -> None:
@@ -259,7 +260,10 @@ def _completions_response(call: LLMCall, response: Any) -> None:
     call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     _usage_chat(call, getattr(response, "usage", None))
     if call.collect_content:
-        call.output_messages = [message("assistant", [text_part(c.text or "", call.cut)]) for c in choices]
+        call.output_messages = [
+            output_message("assistant", [text_part(c.text or "", call.cut)], oc.finish_reason(c.finish_reason))
+            for c in choices
+        ]
 
 
 # --- streams ----------------------------------------------------------------------------------------------------------
@@ -348,7 +352,7 @@ class ChatStreamAccumulator:
         for index in sorted(choice.tool_calls):
             call_id, name, fragments = choice.tool_calls[index]
             parts.append(tool_call_part(call_id, name, "".join(fragments), cut))
-        return message(choice.role or "assistant", parts)
+        return output_message(choice.role or "assistant", parts, oc.finish_reason(choice.finish_reason))
 
 
 class ResponsesStreamAccumulator:
@@ -378,9 +382,9 @@ class ResponsesStreamAccumulator:
             return
         if self.response is not None:
             _response_header(call, self.response)
-        if call.collect_content and self.text:
+        if call.collect_content and self.text:  # ended before the final event: no finish reason
             parts = [text_part("".join(self.text[i]), call.cut) for i in sorted(self.text)]
-            call.output_messages = [message("assistant", parts)]
+            call.output_messages = [output_message("assistant", parts, "")]
 
 
 class CompletionsStreamAccumulator:
@@ -416,7 +420,9 @@ class CompletionsStreamAccumulator:
         call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [self.finish_reasons.get(i, "") for i in indexes]
         if call.collect_content:
             call.output_messages = [
-                message("assistant", [text_part("".join(self.text.get(i, ())), call.cut)]) for i in indexes
+                output_message("assistant", [text_part("".join(self.text.get(i, ())), call.cut)],
+                               oc.finish_reason(self.finish_reasons.get(i)))
+                for i in indexes
             ]
 
 

@@ -82,8 +82,13 @@ class OtlpReceiver:
     methods are thread-safe.
     """
 
-    def __init__(self, host: str = "127.0.0.1", grpc_port: int = 0, http_port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", grpc_port: int = 0, http_port: int = 0,
+                 accept_metrics: bool = True) -> None:
         self._host = host
+        # False: a traces-only backend (as Phoenix is): gRPC has no MetricsService (UNIMPLEMENTED), HTTP answers
+        # /v1/metrics with 405
+        self.accept_metrics = accept_metrics
+        self.refused_metric_requests = 0  # HTTP metric exports answered 405 (accept_metrics=False)
         self._requested_grpc_port = grpc_port
         self._requested_http_port = http_port
         self._grpc_port = 0
@@ -114,7 +119,8 @@ class OtlpReceiver:
             ],
         )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceServicer(self), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_MetricsServicer(self), server)
+        if self.accept_metrics:
+            metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_MetricsServicer(self), server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsServicer(self), server)
         port = server.add_insecure_port(f"{self._host}:{self._requested_grpc_port}")
         if port == 0:
@@ -557,6 +563,11 @@ class _HttpHandler(BaseHTTPRequestHandler):
         as_json = content_type == _JSON
         if signal is None:
             self._reply_error(HTTPStatus.NOT_FOUND, f"no OTLP signal at {self.path}", as_json)
+            return
+        if signal == "metrics" and not self.server.receiver.accept_metrics:
+            self._read_body()
+            self.server.receiver.refused_metric_requests += 1
+            self._reply_error(HTTPStatus.METHOD_NOT_ALLOWED, "this receiver takes no metrics", as_json)
             return
         try:
             raw = self._read_body()
