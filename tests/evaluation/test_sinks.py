@@ -122,6 +122,27 @@ def test_sinks_deliver_redacted_results(intake, exporter, openai_client):
     assert {m["label"] for m in intake.metrics} == {"explainer", "pii"}
 
 
+class KeyQuoter:
+    """A custom evaluator whose explanation, label, tags and metadata quote an API key."""
+
+    name = "key_quoter"
+    key = "sk-proj-" + "Q7f3" * 10
+
+    def evaluate(self, input: EvaluationInput) -> EvaluationResult:
+        return EvaluationResult("key_quoter", label=f"saw {self.key}", explanation=f"the reply had {self.key}",
+                                metadata={"raw": f"Bearer {self.key}"})
+
+
+def test_sinks_scrub_secrets_like_the_exporters(intake, exporter, openai_client):
+    enable(exporter, evaluators=[KeyQuoter()], evaluation_sinks=["datadog"],
+           datadog_api_key="k", datadog_ml_app="app", datadog_intake_url=intake.url)
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    assert llmotel.flush(timeout=10)
+    sent = json.dumps([r.body for r in intake.requests])
+    assert intake.metrics and "Q7f3" not in sent
+    assert "<SECRET>" in sent
+
+
 def test_phoenix_annotations_name_the_annotator_kind_and_carry_the_result():
     judged = px.annotation(record(label="grounded", score=0.0, explanation="all claims supported",
                                   metadata={"method": "judge"}, assessment="pass"))

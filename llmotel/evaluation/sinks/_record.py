@@ -13,6 +13,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 
 from llmotel import semconv as sc
+from llmotel._secrets import scrub
 
 #: ``llmotel.evaluation.metadata.method`` of results an LLM judge decided
 METHOD_JUDGE = "judge"
@@ -58,7 +59,16 @@ class EvaluationRecord:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    """A string value with secrets scrubbed (sinks deliver beside the exporters, which scrub their own copies)."""
+    return scrub(value) if isinstance(value, str) else None
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, tuple):
+        return [scrub(v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 def _number(value: Any) -> float | None:
@@ -70,8 +80,7 @@ def _record(span: ReadableSpan, span_id: int, attributes: Mapping[str, Any], tim
     if not isinstance(name, str) or not name or sc.ERROR_TYPE in attributes:  # a failed evaluator: no result
         return None
     prefix = sc.LLMOTEL_EVALUATION_METADATA_PREFIX
-    metadata = {k[len(prefix):]: (list(v) if isinstance(v, tuple) else v)
-                for k, v in attributes.items() if k.startswith(prefix)}
+    metadata = {k[len(prefix):]: _scrubbed(v) for k, v in attributes.items() if k.startswith(prefix)}
     tags = attributes.get(sc.LLMOTEL_EVALUATION_TAGS)
     return EvaluationRecord(
         trace_id=span.context.trace_id if span.context is not None else 0,
@@ -84,7 +93,7 @@ def _record(span: ReadableSpan, span_id: int, attributes: Mapping[str, Any], tim
         metric_type=_text(attributes.get(sc.LLMOTEL_EVALUATION_METRIC_TYPE)),
         assessment=_text(attributes.get(sc.LLMOTEL_EVALUATION_ASSESSMENT)),
         source=_text(attributes.get(sc.LLMOTEL_EVALUATION_SOURCE)),
-        tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, (list, tuple)) else (),
+        tags=tuple(scrub(t) for t in tags if isinstance(t, str)) if isinstance(tags, (list, tuple)) else (),
         metadata=metadata,
     )
 
