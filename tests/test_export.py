@@ -109,3 +109,9 @@ def test_gzip_compression(otlp_receiver):
                                             ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
 def test_retry_after_values(value, seconds):
     assert retry_after_seconds(value) == seconds
+
+
+def test_spans_go_out_after_the_schedule_delay_without_a_flush(otlp_receiver):
+    enable(otlp_receiver.http_endpoint)
+    make_spans(1)
+    assert len(otlp_receiver.wait_for_spans(1, timeout=5)) == 1  # the delay is 0.5 s; no flush() called

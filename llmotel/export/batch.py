@@ -109,7 +109,9 @@ class ExportProcessor(SpanProcessor):
         self._worker.start()
 
     def _after_fork(self) -> None:
+        closed = self._closed
         self._reset_state()
+        self._closed = self._stopping = closed
         after_fork = getattr(self.exporter, "after_fork", None)
         if callable(after_fork):
             after_fork()
@@ -129,7 +131,8 @@ class ExportProcessor(SpanProcessor):
                 return
             self._queue.append(span)
             self._accepted += 1
-            if len(self._queue) >= self.max_batch_size:
+            queued = len(self._queue)
+            if queued == 1 or queued >= self.max_batch_size:  # start the schedule delay, or send a full batch
                 self._cond.notify_all()
 
     # --- the worker ---------------------------------------------------------------------------------------------
