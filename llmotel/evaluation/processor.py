@@ -493,6 +493,8 @@ class EvaluatingSpanProcessor(SpanProcessor):
         for span, private in taken:
             self._unevaluated(span, private, "shutdown")
             self._finished()
+        # a worker that took a span just before `_stopping` was set exports it unevaluated itself: let it finish
+        self._drain(min(max(deadline - time.monotonic(), 0), 1.0))
         for _ in self._workers:
             self._queue.put(_STOP)
         self._pool.shutdown()
