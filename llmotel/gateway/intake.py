@@ -38,9 +38,10 @@ from llmotel.evaluations import ASSESSMENTS, METRIC_TYPES, evaluation_attributes
 ENVELOPE_TYPE = "evaluation_metric"
 _VALUE_FIELDS = {"categorical": "categorical_value", "score": "score_value", "boolean": "boolean_value"}
 _HEX = re.compile(r"^[0-9a-f]+$")
-#: a timestamp_ms below this (1973-03-03) is taken for seconds since the epoch; above the next, for microseconds
+#: a timestamp_ms below this (1973-03-03) is taken for seconds since the epoch; from the next (2286-11-20) on, for
+#: microseconds or nanoseconds (and OTLP's nanosecond timestamps end in 2554)
 _MIN_MS = 100_000_000_000
-_MAX_MS = 100_000_000_000_000
+_MAX_MS = 10_000_000_000_000
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 
