@@ -26,6 +26,7 @@ from llmotel.config import Settings
 from llmotel.content import keep_private_content
 from llmotel.export.span_copy import SpanCopy
 from llmotel.gateway.genai_view import evaluation_view
+from llmotel.gateway.unevaluated import unevaluated
 
 #: the evaluating processor's own queue is never the bound: the stage feeds it at most the feed limit
 _UNBOUNDED = 2**31
@@ -46,6 +47,8 @@ class Batch:
     outputs: list[ReadableSpan | None] = field(default_factory=list)
     #: positions of spans that were given ``gen_ai.operation.name`` for evaluation only
     operation_added: set[int] = field(default_factory=set)
+    #: content for the evaluators only, by position (an application's content kept out of its spans)
+    private: dict[int, dict[str, Any]] = field(default_factory=dict)
     remaining: int = 0
 
 
@@ -153,6 +156,7 @@ class EvaluationStage:
         self._sequencer = _Sequencer(self)
         self._processor: Any = None
         self._feed_limit = max(_MIN_FEED, _FEED_PER_WORKER * settings.evaluation_workers)
+        self._redacting = settings.redact_pii
         if settings.evaluates_content:
             from llmotel.evaluation import builtin
             from llmotel.evaluation.processor import EvaluatingSpanProcessor
@@ -216,8 +220,9 @@ class EvaluationStage:
             span = SpanCopy(span, {**(span.attributes or {}), sc.GEN_AI_OPERATION_NAME: view.operation}, span.events,
                             span.status)
             batch.operation_added.add(index)
-        if view.private:
-            keep_private_content(_Held(span.context), view.private)
+        private = {**view.private, **batch.private.get(index, {})}
+        if private:
+            keep_private_content(_Held(span.context), private)
         return span
 
     # --- what comes out -----------------------------------------------------------------------------------------
@@ -286,14 +291,11 @@ class EvaluationStage:
                     break
                 batch, index = self._backlog.popleft()
                 self._in_processor += 1
-            if time.monotonic() < redact_by:  # the closed processor redacts on this thread and marks it unevaluated
+            if not self._redacting:
+                self._sequencer.on_end(unevaluated(batch.spans[index], drop_content=False))
+            elif time.monotonic() < redact_by:  # the closed processor redacts on this thread, marks it unevaluated
                 self._processor.on_end(self._prepared(batch, index))
             else:
-                self._sequencer.on_end(self._without_content(batch, index))
+                self._sequencer.on_end(unevaluated(batch.spans[index], drop_content=True))
         self._on_shutdown(max(deliver_by - time.monotonic(), 0) * 1000)
 
-    def _without_content(self, batch: Batch, index: int) -> ReadableSpan:
-        span = batch.spans[index]
-        dropped = self._processor._without_content(span)  # the processor's own fallback when redaction fails
-        attributes = {**(dropped.attributes or {}), sc.LLMOTEL_EVALUATION_STATUS: "unevaluated"}
-        return SpanCopy(dropped, attributes, dropped.events, dropped.status, name=dropped.name, links=dropped.links)
