@@ -180,11 +180,15 @@ def _sinks(settings: Settings) -> list[SpanProcessor]:
 def _evaluating_processor(settings: Settings, exporting: Sequence[SpanProcessor], meter_provider: Any
                           ) -> SpanProcessor:
     """The evaluating processor in front of the exporting ones (evaluators and/or PII redaction configured)."""
+    downstream = SpanPipeline()
+    downstream.set(exporting)
+    if settings.evaluation_in == "subprocess":  # the same pipeline in a child process, off the application's GIL
+        from llmotel.gateway.out_of_process import SubprocessEvaluatingProcessor
+
+        return SubprocessEvaluatingProcessor(settings, downstream)
     from llmotel.evaluation import builtin
     from llmotel.evaluation.processor import EvaluatingSpanProcessor
 
-    downstream = SpanPipeline()
-    downstream.set(exporting)
     return EvaluatingSpanProcessor(
         downstream,
         builtin.evaluators(settings.evaluators, settings, meter_provider),
@@ -230,6 +234,7 @@ def enable(
     evaluator_timeout: float | None = None,
     evaluation_queue_size: int | None = None,
     evaluation_workers: int | None = None,
+    evaluation_in: str | None = None,
     pii_entities: Sequence[str] | str | None = None,
     pii_operator: str | None = None,
     pii_score_threshold: float | None = None,
@@ -282,6 +287,8 @@ def enable(
     redacts personal data from every exported span (``pii_*`` options). ``evaluation_sinks`` (``"phoenix"``,
     ``"mlflow"``, ``"datadog"`` or sink objects) also deliver each result in the backend's own evaluation model;
     ``compat=["openinference"]`` also writes the OpenInference attributes Phoenix renders.
+    ``evaluation_in="subprocess"`` runs evaluation and redaction in a child process llmotel starts (off the
+    application's GIL).
     Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it again warns and changes nothing,
     unless the new call asks for stricter privacy (``capture_content=False``, ``redact_pii=True``) or llmotel was
     started by ``llmotel run``: then llmotel restarts with the new call's settings, keeping the stricter privacy
@@ -305,6 +312,7 @@ def enable(
         evaluator_timeout=evaluator_timeout,
         evaluation_queue_size=evaluation_queue_size,
         evaluation_workers=evaluation_workers,
+        evaluation_in=evaluation_in,
         pii_entities=pii_entities,
         pii_operator=pii_operator,
         pii_score_threshold=pii_score_threshold,

@@ -26,6 +26,8 @@ EVALUATION_SINKS = ("phoenix", "mlflow", "datadog")
 #: Attribute sets written besides the GenAI conventions' (``compat``).
 COMPAT_MODES = ("openinference",)
 PII_OPERATORS = ("replace", "mask", "hash", "drop")
+#: where evaluation and redaction run: worker threads of the application, or a child process llmotel starts
+EVALUATION_PLACES = ("thread", "subprocess")
 COMPRESSIONS = ("gzip", "none")
 
 _TRUE = ("1", "true", "yes", "on")
@@ -55,6 +57,8 @@ class Settings:
     evaluator_timeout: float = 10.0
     evaluation_queue_size: int = 2048
     evaluation_workers: int = 2
+    #: "thread" (the application's worker threads) or "subprocess" (a child process: off the application's GIL)
+    evaluation_in: str = "thread"
     redact_pii: bool = False
     pii_entities: tuple[str, ...] | None = None
     pii_operator: str = "replace"
@@ -278,6 +282,10 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
         if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < minimum):
             raise ConfigurationError(name, number, f"an integer >= {minimum}")
         values[name] = default if number is None else number
+    place = pick("evaluation_in", lambda s, r: _choice(s, r, EVALUATION_PLACES))
+    if place is not None and place not in EVALUATION_PLACES:
+        raise ConfigurationError("evaluation_in", place, EVALUATION_PLACES)
+    values["evaluation_in"] = place or "thread"
     values.update(_pii_settings(pick))
     values.update(_judge_settings(pick, given))
     values.update(_sink_settings(pick, values))

@@ -234,3 +234,16 @@ TOKEN_TYPE_OUTPUT: Final = "output"
 
 TOKEN_USAGE_BUCKETS: Final = tuple(float(4**i) for i in range(14))  # 1, 4, 16, ... 67108864
 DURATION_BUCKETS: Final = tuple(0.01 * 2**i for i in range(14))  # 0.01, 0.02, ... 81.92
+
+# --- gateway (llmotel gateway's own metrics; Prometheus names: dots -> underscores, counters + _total) -------------
+METRIC_GATEWAY_ACCEPTED: Final = "llmotel.gateway.accepted_spans"  # counter: llmotel.source (otlp | intake)
+METRIC_GATEWAY_REFUSED: Final = "llmotel.gateway.refused_requests"  # counter: llmotel.reason
+METRIC_GATEWAY_EVALUATED: Final = "llmotel.gateway.evaluated_spans"  # counter: llmotel.outcome (evaluated | ...)
+METRIC_GATEWAY_FORWARDED: Final = "llmotel.gateway.forwarded_spans"  # counter: llmotel.outcome (exported | refused)
+METRIC_GATEWAY_QUEUE_SPANS: Final = "llmotel.gateway.queue.spans"  # gauge: spans accepted and not yet delivered
+METRIC_GATEWAY_QUEUE_BYTES: Final = "llmotel.gateway.queue.bytes"  # gauge: their request bytes
+METRIC_GATEWAY_EVALUATION_LATENCY: Final = "llmotel.gateway.evaluation.latency"  # histogram (s): accepted -> evaluated
+METRIC_GATEWAY_PASSTHROUGH: Final = "llmotel.gateway.passthrough_requests"  # counter: llmotel.signal, llmotel.outcome
+LLMOTEL_SOURCE: Final = "llmotel.source"
+LLMOTEL_OUTCOME: Final = "llmotel.outcome"
+LLMOTEL_SIGNAL: Final = "llmotel.signal"

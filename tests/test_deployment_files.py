@@ -1,10 +1,13 @@
-"""Static checks of ``collector/otel-collector-config.yaml`` and ``docker-compose.yml``.
+"""Static checks of ``collector/*.yaml``, ``docker-compose.yml`` and ``deploy/``.
 
 Docker isn't available where the tests run, so the files are parsed and
 cross-checked instead: collector pipelines only use defined components and
 every component is used, exporters point at compose services on ports those
 services listen on, the collector publishes exactly its receiver ports, and
-the demo sends OTLP to the collector with a protocol matching the port.
+the demo sends OTLP to the collector with a protocol matching the port. The
+scale-out files (a load-balancing collector in front of three gateway replicas,
+in compose and on Kubernetes) are checked the same way, and the gateways'
+command lines and settings are read by the gateway's own option parsing.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ COLLECTOR_CONFIG = REPO_ROOT / "collector" / "otel-collector-config.yaml"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 COLLECTOR_SERVICE = "otel-collector"
 DEMO_SERVICE = "demo"
+LB_COLLECTOR_CONFIG = REPO_ROOT / "collector" / "gateway-loadbalancing.yaml"
+KUBERNETES = REPO_ROOT / "deploy" / "kubernetes" / "llmotel-gateway.yaml"
+LB_COLLECTOR = "lb-collector"
+GATEWAYS = ("gateway-1", "gateway-2", "gateway-3")
 
 PIPELINE_TYPES = {"traces", "metrics", "logs", "profiles"}
 # Exporter types by wire protocol (``otlp_grpc``/``otlp_http`` are the names
@@ -296,7 +303,9 @@ def test_depends_on_names_existing_services_without_cycles() -> None:
 
 
 def test_compose_has_the_expected_services_and_uis() -> None:
-    assert set(services()) == {COLLECTOR_SERVICE, "jaeger", "phoenix", DEMO_SERVICE}
+    default = {name for name, service in services().items() if not service.get("profiles")}
+    assert default == {COLLECTOR_SERVICE, "jaeger", "phoenix", DEMO_SERVICE}
+    assert set(services()) - default == {LB_COLLECTOR, *GATEWAYS}
     assert 16686 in published_ports(services()["jaeger"])
     assert 6006 in published_ports(services()["phoenix"])
     assert "build" in services()[DEMO_SERVICE]
@@ -329,3 +338,208 @@ def test_docker_compose_config_accepts_the_file() -> None:
         cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- scale-out: a load-balancing collector in front of gateway replicas ------------------------------------------
+
+
+def check_pipelines(config: dict[str, Any]) -> None:
+    """Pipelines use only defined components and every defined component is used."""
+    used: dict[str, set[str]] = {"receivers": set(), "processors": set(), "exporters": set()}
+    for name, pipeline in config["service"]["pipelines"].items():
+        assert component_type(name) in PIPELINE_TYPES
+        for role in used:
+            for component in pipeline.get(role) or []:
+                assert component in (config.get(role) or {}), f"{name}: undefined {role[:-1]} {component!r}"
+                used[role].add(component)
+    for role, components in used.items():
+        assert set(config.get(role) or {}) == components, f"unused {role}"
+
+
+def load_balancing(config: dict[str, Any]) -> dict[str, Any]:
+    """The loadbalancing exporter: routes by trace ID, plaintext OTLP with retries and a queue, traces only."""
+    check_pipelines(config)
+    pipelines_ = config["service"]["pipelines"]
+    assert set(pipelines_) == {"traces"} and pipelines_["traces"]["exporters"] == ["loadbalancing"]
+    assert pipelines_["traces"]["processors"][:1] == ["memory_limiter"]
+    exporter = config["exporters"]["loadbalancing"]
+    assert exporter["routing_key"] == "traceID"
+    otlp = exporter["protocol"]["otlp"]
+    assert otlp["tls"]["insecure"] is True
+    assert otlp["retry_on_failure"]["enabled"] is True and otlp["sending_queue"]["enabled"] is True
+    receivers = config["receivers"]["otlp"]["protocols"]
+    assert {host_port(p["endpoint"]) for p in receivers.values()} == {("0.0.0.0", 4317), ("0.0.0.0", 4318)}
+    resolver: dict[str, Any] = exporter["resolver"]
+    return resolver
+
+
+def gateway_args(argv: list[str]) -> Any:
+    from llmotel.cli import build_parser
+
+    args = build_parser().parse_args(["gateway", *argv])
+    assert args.cmd == "gateway"
+    return args
+
+
+def check_gateway_settings(args: Any, env: dict[str, str]) -> tuple[Any, Any]:
+    """The gateway's settings and options as the gateway itself resolves them from its command line and env."""
+    from llmotel import config
+    from llmotel.gateway.options import resolve_options
+
+    settings = config.resolve(env=env, endpoint=args.endpoint, protocol=args.protocol, exporter="otlp",
+                              evaluators=args.evaluators, redact_pii=True if args.redact_pii else None)
+    options = resolve_options(env=env, listen=args.listen, grpc_port=args.grpc_port, http_port=args.http_port,
+                              spool=args.spool, grace_period=args.grace_period)
+    assert options.listen == "0.0.0.0", "in a container the gateway must listen on every interface (explicitly)"
+    assert settings.redact_pii and set(settings.evaluators) == {"language_mismatch", "failure_to_answer",
+                                                                 "sentiment", "toxicity"}
+    assert options.spool, "replicas spool what they acknowledged"
+    return settings, options
+
+
+def test_lb_collector_routes_traces_by_trace_id_to_the_three_gateway_services() -> None:
+    config = yaml.safe_load(LB_COLLECTOR_CONFIG.read_text())
+    resolver = load_balancing(config)
+    hostnames = resolver["static"]["hostnames"]
+    assert sorted(host_port(h)[0] for h in hostnames) == list(GATEWAYS)
+    for hostname in hostnames:
+        host, port = host_port(hostname)
+        service = services()[host]
+        assert service["profiles"] == ["scale-out"]
+        assert port in listening_ports(service)
+        _settings, options = check_gateway_settings(gateway_args(service["command"]), environment(service))
+        assert options.grpc_port == port, f"{host} serves OTLP/gRPC on {options.grpc_port}, not {port}"
+
+
+def test_scale_out_compose_services() -> None:
+    lb = services()[LB_COLLECTOR]
+    assert lb["profiles"] == ["scale-out"]
+    mounts = dict(str(v).split(":")[:2][::-1] for v in lb["volumes"])
+    (config_path,) = [a.split("=", 1)[1] for a in lb["command"] if a.startswith("--config=")]
+    assert (REPO_ROOT / mounts[config_path]).resolve() == LB_COLLECTOR_CONFIG.resolve()
+    published = {int(str(spec).split(":")[0]) for spec in lb["ports"]}
+    assert published.isdisjoint(published_ports(services()[COLLECTOR_SERVICE])) and \
+        published.isdisjoint({int(str(p).split(":")[0]) for s in services().values() for p in s.get("ports") or []
+                              if s is not lb})
+    assert set(depends_on(lb)) == set(GATEWAYS)
+    declared = set(compose().get("volumes") or {})
+    spools = set()
+    for name in GATEWAYS:
+        service = services()[name]
+        settings, options = check_gateway_settings(gateway_args(service["command"]), environment(service))
+        host, port = host_port(settings.endpoint)
+        assert host in services() and port in listening_ports(services()[host]) and settings.protocol == "grpc"
+        assert host in depends_on(service)
+        (volume,) = service["volumes"]
+        source, target = volume.split(":")[:2]
+        assert target == options.spool and source in declared
+        spools.add(source)
+        grace = int(service["stop_grace_period"].rstrip("s"))
+        assert grace > options.grace_period, f"{name}: docker must wait longer than the gateway drains"
+        assert "/readyz" in " ".join(service["healthcheck"]["test"])
+        assert {4317, 4318} <= listening_ports(service)
+        dockerfile = (REPO_ROOT / service["build"]["context"] / service["build"]["dockerfile"]).read_text()
+        assert 'ENTRYPOINT ["llmotel", "gateway"]' in dockerfile and ".[pii,evaluators]" in dockerfile
+        for line in re.findall(r"^COPY\s+(.+)$", dockerfile, flags=re.MULTILINE):
+            for source_path in line.split()[:-1]:
+                assert list(REPO_ROOT.glob(source_path)), source_path
+    assert len(spools) == 3, "each replica has its own spool"
+
+
+@cache
+def kubernetes() -> dict[tuple[str, str], dict[str, Any]]:
+    documents = [d for d in yaml.safe_load_all(KUBERNETES.read_text()) if d]
+    out = {}
+    for document in documents:
+        key = (document["kind"], document["metadata"]["name"])
+        assert key not in out, f"duplicate {key}"
+        out[key] = document
+    return out
+
+
+def _selected(service: dict[str, Any], deployment: dict[str, Any]) -> bool:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = service["spec"]["selector"]
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _container_ports(deployment: dict[str, Any]) -> dict[str, int]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {p["name"]: p["containerPort"] for p in container["ports"]}
+
+
+def test_kubernetes_objects_fit_together() -> None:
+    objects = kubernetes()
+    namespace = next(name for kind, name in objects if kind == "Namespace")
+    for (kind, name), document in objects.items():
+        if kind != "Namespace":
+            assert document["metadata"]["namespace"] == namespace, f"{kind} {name}"
+    for kind, name in objects:
+        if kind != "Deployment":
+            continue
+        deployment = objects[(kind, name)]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= \
+            deployment["spec"]["template"]["metadata"]["labels"].items()
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"].rsplit(":", 1)[-1] not in ("", "latest"), name
+    for kind, name in objects:
+        if kind != "Service":
+            continue
+        service = objects[(kind, name)]
+        (deployment,) = [d for (k, _), d in objects.items() if k == "Deployment" and _selected(service, d)]
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in _container_ports(deployment), f"{name}: no container port {port}"
+
+
+def test_kubernetes_collector_resolves_the_headless_gateway_service() -> None:
+    objects = kubernetes()
+    headless = objects[("Service", "llmotel-gateway-headless")]
+    assert headless["spec"]["clusterIP"] == "None"
+    gateway = objects[("Deployment", "llmotel-gateway")]
+    assert _selected(headless, gateway) and gateway["spec"]["replicas"] == 3
+    collector_deployment = objects[("Deployment", "otel-collector")]
+    (container,) = collector_deployment["spec"]["template"]["spec"]["containers"]
+    (config_arg,) = [a.split("=", 1)[1] for a in container["args"] if a.startswith("--config=")]
+    (mount,) = container["volumeMounts"]
+    (volume,) = [v for v in collector_deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
+    config_map = objects[("ConfigMap", volume["configMap"]["name"])]
+    directory, key = config_arg.rsplit("/", 1)
+    assert directory == mount["mountPath"] and key in config_map["data"]
+    resolver = load_balancing(yaml.safe_load(config_map["data"][key]))
+    namespace = headless["metadata"]["namespace"]
+    assert resolver["dns"]["hostname"] == f"llmotel-gateway-headless.{namespace}.svc.cluster.local"
+    grpc_port = _container_ports(gateway)["otlp-grpc"]
+    assert resolver["dns"]["port"] == grpc_port == 4317
+    assert [p["port"] for p in headless["spec"]["ports"]] == [grpc_port]
+    collector_service = objects[("Service", "otel-collector")]
+    assert _selected(collector_service, collector_deployment)
+    assert {p["port"] for p in collector_service["spec"]["ports"]} == {4317, 4318}
+
+
+def test_kubernetes_gateway_settings_probes_and_grace_period() -> None:
+    from llmotel.config import Settings, env_name
+    from llmotel.gateway.options import _ENV
+
+    objects = kubernetes()
+    gateway = objects[("Deployment", "llmotel-gateway")]
+    pod = gateway["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (source,) = container["envFrom"]
+    env = dict(objects[("ConfigMap", source["configMapRef"]["name"])]["data"])
+    known = {env_name(n) for n in Settings.names()} | set(_ENV.values())
+    for entry in container.get("env") or []:
+        assert entry["valueFrom"]["secretKeyRef"]["optional"] is True
+        known_name = entry["name"]
+        assert known_name in known
+    assert set(env) <= known, f"unknown settings: {set(env) - known}"
+    args = gateway_args(container.get("args") or [])
+    _settings, options = check_gateway_settings(args, env)
+    ports = _container_ports(gateway)
+    assert ports == {"otlp-grpc": options.grpc_port, "http": options.http_port}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert pod["terminationGracePeriodSeconds"] > options.grace_period
+    (mount,) = container["volumeMounts"]
+    assert mount["mountPath"] == options.spool
+    intake = objects[("Service", "llmotel-gateway")]
+    assert _selected(intake, gateway) and [p["targetPort"] for p in intake["spec"]["ports"]] == ["http"]
