@@ -25,7 +25,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from llmotel import semconv as sc
 from llmotel.content import Truncator, to_json
 from llmotel.evaluation.processor import result_attributes
-from llmotel.evaluation.types import EvaluationInput, EvaluationResult
+from llmotel.evaluation.types import CONTENT_FIELDS, EvaluationInput, EvaluationResult
 from llmotel.evaluations import evaluation_attributes
 
 #: LLM calls kept per trace for evaluators and the run log (tokens are counted for all of them)
@@ -271,7 +271,7 @@ def evaluation_event(value: Any, keep_reasoning: bool) -> dict[str, Any]:
         score = float(value.value) if value.kind == "score" else None
         result = EvaluationResult(value.name, score=score, label=value.label, explanation=value.reasoning,
                                   assessment=value.assessment, metadata=value.metadata)
-        attrs = result_attributes(result, None, keep_reasoning)
+        attrs = result_attributes(result, None, frozenset() if keep_reasoning else CONTENT_FIELDS)
     elif value.kind in _METRIC_TYPES:
         attrs = evaluation_attributes(value.name, _METRIC_TYPES[value.kind], value.value,
                                       value.reasoning if keep_reasoning else None, value.assessment, value.tags)

@@ -364,7 +364,8 @@ class Store:
             values = conn.exec_driver_sql(f"SELECT {', '.join(value_columns)} FROM evaluations {where} "
                                           "ORDER BY position, iteration", (run_id, first, last)).fetchall()
         return ([dict(zip(result_columns, r, strict=True)) for r in results],
-                [{"record_id": r, "iteration": i, "name": n, "value": _json_value(v), "error_type": e}
+                [{"record_id": r, "iteration": i, "name": n, "value": _json_value(v) if self.is_sqlite else v,
+                  "error_type": e}
                  for r, i, n, v, e in values])
 
     def value_names(self, run_id: str) -> list[str]:
@@ -452,8 +453,8 @@ class Store:
 
 
 def _json_value(raw: Any) -> Any:
-    """A JSON column's value as the driver returns it: psycopg decodes json itself; SQLite gives the text, or a
-    number (a JSON column has numeric affinity there, so ``1.5`` comes back as a float)."""
+    """A JSON column's value as SQLite's driver returns it: the text, or a number (a JSON column has numeric
+    affinity there, so ``1.5`` comes back as a float). psycopg decodes json itself: a string is the value."""
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
