@@ -118,9 +118,14 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from llmotel.experiments import ExperimentResult
+    from llmotel.experiments.filters import bind, run_kinds
     from llmotel.experiments.report import run_report
 
-    print(run_report(ExperimentResult(_store(args), args.run), record_limit=args.records))
+    result = ExperimentResult(_store(args), args.run)
+    where = None
+    if args.where is not None:
+        where = bind(args.where, run_kinds(result.summary_details), int(result.run["iterations"]))
+    print(run_report(result, record_limit=args.records, where=where))
     return EXIT_OK
 
 
@@ -268,6 +273,9 @@ def add_commands(commands: Any) -> None:
     show = sub.add_parser("show", help="a run: summary, objectives, records, run log")
     show.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
     show.add_argument("--records", type=int, default=20, help="records to show")
+    show.add_argument("--where", default=None, metavar="EXPR",
+                      help='only the records (or record runs) matching EXPR, e.g. "exact_match.avg < 1", '
+                           '"sentiment.mode == negative", "run == 1 and tokens > 1000"')
     _store_option(show)
     show.set_defaults(func=_guarded(_show))
     compare = sub.add_parser("compare", help="two runs side by side: significance per evaluator, flipped "

@@ -10,6 +10,7 @@ from typing import Any
 
 from llmotel.experiments.compare import PASS_FAIL, Comparison, MetricComparison, RecordComparison, RunFacts, SideRecord
 from llmotel.experiments.diffs import plain
+from llmotel.experiments.filters import Where, select
 from llmotel.experiments.finalize import MEASURES
 from llmotel.experiments.results import ExperimentResult, RecordResult
 
@@ -116,8 +117,45 @@ def _messages(messages: Any) -> str:
         f" (+{len(messages) - 1} earlier)" if len(messages) > 1 else "")
 
 
-def run_report(result: ExperimentResult, record_limit: int = 20) -> str:
-    """Everything ``llmotel experiments show`` prints about one run."""
+def run_rows_table(rows: Iterable[tuple[RecordResult, int]], names: Sequence[str]) -> str:
+    """Record x run rows (a run-level ``--where``): each run's output, error and values."""
+    out = []
+    for record, i in rows:
+        error = record.errors[i]
+        out.append((record.record_id, i + 1, fmt(record.input_data, 40), fmt(record.outputs[i], 40),
+                    f"{error['type']}" if error else "-",
+                    *(record.values.get(n, [None] * (i + 1))[i] for n in names)))
+    return table(["record", "run", "input", "output", "error", *names], out)
+
+
+def _records_section(result: ExperimentResult, record_limit: int, where: Where | None) -> str:
+    names = [n for n in result.summary_details if n not in MEASURES and
+             result.summary_details[n].get("kind") != "summary"] + ["latency_s"]
+    total = result.run["records_total"]
+    if where is None:
+        records: list[RecordResult] = []
+        for record in result.iter_records():
+            if len(records) >= record_limit:
+                break
+            records.append(record)
+        return f"Records (first {len(records)} of {total})\n" + records_table(records, names)
+    shown: list[tuple[RecordResult, int | None]] = []
+    matched = 0
+    for row in select(result.iter_records(), where):
+        matched += 1
+        if len(shown) < record_limit:
+            shown.append(row)
+    unit = "runs" if where.per_run else "records"
+    head = (f"Records where {where.query}: {matched} {unit} of "
+            f"{total * int(result.run['iterations']) if where.per_run else total}"
+            + (f" (first {len(shown)} shown)" if len(shown) < matched else ""))
+    if where.per_run:
+        return head + "\n" + run_rows_table([(r, i or 0) for r, i in shown], names)
+    return head + "\n" + records_table([r for r, _ in shown], names)
+
+
+def run_report(result: ExperimentResult, record_limit: int = 20, where: Where | None = None) -> str:
+    """Everything ``llmotel experiments show`` prints about one run (its records filtered by ``where``)."""
     run = result.run
     meta = result.metadata
     git = meta.get("git") or {}
@@ -142,14 +180,8 @@ def run_report(result: ExperimentResult, record_limit: int = 20) -> str:
     parts = ["\n".join(head), "Summary\n" + summary_table(result)]
     if result.objectives:
         parts.append("Objectives\n" + objectives_table(result))
-    if run["kind"] == "dataset":
-        names = [n for n in result.summary_details if n not in MEASURES] + ["latency_s"]
-        records: list[RecordResult] = []
-        for record in result.iter_records():
-            if len(records) >= record_limit:
-                break
-            records.append(record)
-        parts.append(f"Records (first {len(records)} of {run['records_total']})\n" + records_table(records, names))
+    if run["kind"] == "dataset" or where is not None:
+        parts.append(_records_section(result, record_limit, where))
     parts.append("Run log\n" + log_section(result.log()))
     return "\n\n".join(parts)
 
