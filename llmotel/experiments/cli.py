@@ -179,6 +179,39 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report_command(args: argparse.Namespace) -> int:
+    from llmotel.errors import ExperimentError
+    from llmotel.experiments import ExperimentResult
+
+    if args.compare is not None and args.baseline is not None:
+        raise ExperimentError("give --compare OTHER or --baseline BRANCH|FILE.jsonl, not both")
+    store = _store(args)
+    result = ExperimentResult(store, args.a)
+    comparing = args.compare is not None or args.baseline is not None
+    args.b, args.a = (args.a, args.compare) if args.compare is not None else (None, args.a)
+    with contextlib.ExitStack() as stack:
+        comparison = None
+        if comparing:
+            from llmotel.experiments.compare import compare
+
+            before, after = stack.enter_context(_sides(args))
+            comparison = compare(before, after, seed=args.seed, resamples=args.resamples,
+                                 lower_is_better=args.lower_is_better)
+        if args.format == "markdown":
+            from llmotel.experiments.markdown import comparison_markdown, run_markdown
+
+            page = run_markdown(result) + ("\n" + comparison_markdown(comparison) if comparison else "")
+        else:
+            from llmotel.experiments.html_report import render
+
+            page = render(result, comparison)
+    with _output(args.output) as out:
+        out.write(page)
+    if args.output not in (None, "-"):
+        print(f"wrote {args.output} ({len(page.encode('utf-8')) / 1e6:.1f} MB)", file=sys.stderr)
+    return EXIT_OK
+
+
 def _export(args: argparse.Namespace) -> int:
     from llmotel.experiments import transfer
 
@@ -290,6 +323,15 @@ def add_commands(commands: Any) -> None:
     compare.add_argument("-o", "--output", default=None, help="file (default: stdout)")
     _store_option(compare)
     compare.set_defaults(func=_guarded(_compare))
+    report = sub.add_parser("report", help="a run (and its comparison) as one self-contained HTML file, or as "
+                            "GitHub-flavoured Markdown")
+    report.add_argument("a", metavar="RUN", help="run id, unique prefix, latest, or RUN#N")
+    report.add_argument("--compare", default=None, metavar="OTHER", help="compare RUN with OTHER (the run before)")
+    _compare_options(report)
+    report.add_argument("--format", choices=("html", "markdown"), default="html")
+    report.add_argument("-o", "--output", default=None, help="file (default: stdout)")
+    _store_option(report)
+    report.set_defaults(func=_guarded(_report_command))
     export = sub.add_parser("export", help="a run as JSONL (with the run log) or CSV")
     export.add_argument("run", metavar="RUN")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
