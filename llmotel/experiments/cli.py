@@ -1,9 +1,10 @@
-"""``llmotel experiment run|resume`` and ``llmotel experiments list|show|export|import``.
+"""``llmotel experiment run|resume`` and ``llmotel experiments list|show|compare|report|export|import``.
 
 ``llmotel experiment run FILE.py[:NAME]`` loads the experiment(s) a Python file defines (without running its
 ``__main__`` block) and runs one; ``--fail-on-objectives`` makes the exit code 1 when an objective fails, the
 CI gate. Exit codes: 0 ok, 1 objectives failed (with the flag) or the run failed, 2 a usage or configuration
-error, 130 interrupted (resume with ``llmotel experiment resume RUN``).
+error, 130 interrupted (resume with ``llmotel experiment resume RUN``). ``experiments compare
+--fail-on-regression`` exits 1 when an evaluator regressed significantly.
 """
 
 from __future__ import annotations
@@ -117,9 +118,14 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from llmotel.experiments import ExperimentResult
+    from llmotel.experiments.filters import bind, run_kinds
     from llmotel.experiments.report import run_report
 
-    print(run_report(ExperimentResult(_store(args), args.run), record_limit=args.records))
+    result = ExperimentResult(_store(args), args.run)
+    where = None
+    if args.where is not None:
+        where = bind(args.where, run_kinds(result.summary_details), int(result.run["iterations"]))
+    print(run_report(result, record_limit=args.records, where=where))
     return EXIT_OK
 
 
@@ -130,6 +136,80 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         return
     with open(path, "w", encoding="utf-8", newline="") as file:
         yield file
+
+
+@contextlib.contextmanager
+def _sides(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """The two sides of ``compare`` / ``report --compare``: A (before) and B (after)."""
+    from llmotel.errors import ExperimentError
+    from llmotel.experiments.compare import baseline, side
+
+    store = _store(args)
+    if args.baseline is not None:
+        if args.b is not None:
+            raise ExperimentError("give one run with --baseline (it is compared with the baseline), or two runs")
+        current = side(store, args.a)
+        with baseline(store, args.baseline, current.result) as before:
+            yield before, current
+        return
+    if args.b is None:
+        raise ExperimentError("compare needs two runs (A B), or one run and --baseline BRANCH|FILE.jsonl")
+    yield side(store, args.a), side(store, args.b)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from llmotel.experiments.compare import compare
+
+    with _sides(args) as (before, after):
+        comparison = compare(before, after, seed=args.seed, resamples=args.resamples,
+                             lower_is_better=args.lower_is_better)
+        with _output(args.output) as out:
+            if args.format == "markdown":
+                from llmotel.experiments.markdown import comparison_markdown
+
+                out.write(comparison_markdown(comparison, record_limit=args.records))
+            else:
+                from llmotel.experiments.report import comparison_report
+
+                out.write(comparison_report(comparison, record_limit=args.records) + "\n")
+    if args.fail_on_regression and comparison.regressions:
+        names = ", ".join(m.name for m in comparison.regressions)
+        print(f"regressed significantly: {names}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    from llmotel.errors import ExperimentError
+    from llmotel.experiments import ExperimentResult
+
+    if args.compare is not None and args.baseline is not None:
+        raise ExperimentError("give --compare OTHER or --baseline BRANCH|FILE.jsonl, not both")
+    store = _store(args)
+    result = ExperimentResult(store, args.a)
+    comparing = args.compare is not None or args.baseline is not None
+    args.b, args.a = (args.a, args.compare) if args.compare is not None else (None, args.a)
+    with contextlib.ExitStack() as stack:
+        comparison = None
+        if comparing:
+            from llmotel.experiments.compare import compare
+
+            before, after = stack.enter_context(_sides(args))
+            comparison = compare(before, after, seed=args.seed, resamples=args.resamples,
+                                 lower_is_better=args.lower_is_better)
+        if args.format == "markdown":
+            from llmotel.experiments.markdown import comparison_markdown, run_markdown
+
+            page = run_markdown(result) + ("\n" + comparison_markdown(comparison) if comparison else "")
+        else:
+            from llmotel.experiments.html_report import render
+
+            page = render(result, comparison)
+    with _output(args.output) as out:
+        out.write(page)
+    if args.output not in (None, "-"):
+        print(f"wrote {args.output} ({len(page.encode('utf-8')) / 1e6:.1f} MB)", file=sys.stderr)
+    return EXIT_OK
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -185,6 +265,16 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     _store_option(parser)
 
 
+def _compare_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--baseline", default=None, metavar="BRANCH|FILE.jsonl",
+                        help="compare the run with the latest completed run of its experiment on this git branch, "
+                             "or with a run exported to FILE.jsonl")
+    parser.add_argument("--lower-is-better", action="append", default=[], metavar="NAME",
+                        help="an evaluator whose lower values are better (repeat)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation draws")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+
+
 def add_commands(commands: Any) -> None:
     """Add ``experiment`` and ``experiments`` to the ``llmotel`` command's subparsers."""
     experiment = commands.add_parser("experiment", help="run an experiment defined in a Python file")
@@ -216,8 +306,32 @@ def add_commands(commands: Any) -> None:
     show = sub.add_parser("show", help="a run: summary, objectives, records, run log")
     show.add_argument("run", metavar="RUN", help="run id, unique prefix, or 'latest'")
     show.add_argument("--records", type=int, default=20, help="records to show")
+    show.add_argument("--where", default=None, metavar="EXPR",
+                      help='only the records (or record runs) matching EXPR, e.g. "exact_match.avg < 1", '
+                           '"sentiment.mode == negative", "run == 1 and tokens > 1000"')
     _store_option(show)
     show.set_defaults(func=_guarded(_show))
+    compare = sub.add_parser("compare", help="two runs side by side: significance per evaluator, flipped "
+                             "records, output diffs, tokens, cost and what changed")
+    compare.add_argument("a", metavar="A", help="the run before: id, prefix, latest, or RUN#N (its N-th run)")
+    compare.add_argument("b", metavar="B", nargs="?", default=None, help="the run after (omit with --baseline)")
+    _compare_options(compare)
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit 1 when an evaluator regressed significantly (the CI gate)")
+    compare.add_argument("--format", choices=("text", "markdown"), default="text")
+    compare.add_argument("--records", type=int, default=20, help="records shown (changed ones first)")
+    compare.add_argument("-o", "--output", default=None, help="file (default: stdout)")
+    _store_option(compare)
+    compare.set_defaults(func=_guarded(_compare))
+    report = sub.add_parser("report", help="a run (and its comparison) as one self-contained HTML file, or as "
+                            "GitHub-flavoured Markdown")
+    report.add_argument("a", metavar="RUN", help="run id, unique prefix, latest, or RUN#N")
+    report.add_argument("--compare", default=None, metavar="OTHER", help="compare RUN with OTHER (the run before)")
+    _compare_options(report)
+    report.add_argument("--format", choices=("html", "markdown"), default="html")
+    report.add_argument("-o", "--output", default=None, help="file (default: stdout)")
+    _store_option(report)
+    report.set_defaults(func=_guarded(_report_command))
     export = sub.add_parser("export", help="a run as JSONL (with the run log) or CSV")
     export.add_argument("run", metavar="RUN")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")

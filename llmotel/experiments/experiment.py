@@ -505,7 +505,7 @@ class _Block:
             error_message=None if exc is None else str(exc)[:2000], latency_s=latency,
             input_tokens=self.calls.input_tokens, output_tokens=self.calls.output_tokens, llm_calls=self.calls.count,
             trace_id=self.trace_hex, span_id=self.span_hex, started_at=self.started_at, values=values,
-            log=tracing.RunLog().new_entries(self.calls.calls, conversation=True),
+            log=tracing.RunLog().new_entries(self.calls.calls, conversation=True), usage=self.calls.usage,
         )
         finish_span(self.span, unit, None, exc, tracing.capture_content())
         self.store.write_units(self.run_id, [unit])

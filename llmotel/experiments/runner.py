@@ -62,6 +62,8 @@ class UnitResult:
     started_at: float = 0.0
     values: list[MetricValue] = field(default_factory=list)
     log: list[tuple[int, str, Any]] = field(default_factory=list)
+    usage: Mapping[tuple[str, str], Sequence[int]] = field(default_factory=dict)
+    """(provider, model) -> (input tokens, output tokens, calls) of the task's LLM calls"""
 
 
 class Sink(Protocol):
@@ -335,7 +337,7 @@ class Engine:
             error_message=None if error is None else str(error)[:_ERROR_MESSAGE_CHARS],
             latency_s=latency, attempts=attempts, input_tokens=calls.input_tokens, output_tokens=calls.output_tokens,
             llm_calls=calls.count, trace_id=trace_hex, span_id=span_hex, started_at=started_at, values=values,
-            log=self.run_log.new_entries(calls.calls),
+            log=self.run_log.new_entries(calls.calls), usage=calls.usage,
         )
         finish_span(span, unit, record.input_data, error, self.keep_content, self._cut)
         if error is not None:

@@ -50,6 +50,14 @@ class LlmCall:
         value = self.attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
         return value if isinstance(value, int) else 0
 
+    @property
+    def model_key(self) -> tuple[str, str]:
+        """(provider, model) the call is billed as: the response's model, else the requested one."""
+        a = self.attributes
+        provider = a.get(sc.GEN_AI_PROVIDER_NAME)
+        model = a.get(sc.GEN_AI_RESPONSE_MODEL) or a.get(sc.GEN_AI_REQUEST_MODEL)
+        return (provider if isinstance(provider, str) else "", model if isinstance(model, str) else "")
+
 
 @dataclass
 class TraceCalls:
@@ -59,11 +67,17 @@ class TraceCalls:
     count: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    usage: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    """(provider, model) -> [input tokens, output tokens, calls]"""
 
     def add(self, call: LlmCall) -> None:
         self.count += 1
         self.input_tokens += call.input_tokens
         self.output_tokens += call.output_tokens
+        used = self.usage.setdefault(call.model_key, [0, 0, 0])
+        used[0] += call.input_tokens
+        used[1] += call.output_tokens
+        used[2] += 1
         if len(self.calls) < MAX_CALLS_PER_TRACE:
             self.calls.append(call)
 

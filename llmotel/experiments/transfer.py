@@ -17,7 +17,7 @@ FORMAT = "llmotel.experiment_run"
 FORMAT_VERSION = 1
 #: JSONL line type -> store table, in the order they are written and read
 TABLES = {"run_record": "run_records", "result": "results", "evaluation": "evaluations",
-          "record_aggregate": "record_aggregates", "log": "run_log"}
+          "record_aggregate": "record_aggregates", "log": "run_log", "usage": "run_usage"}
 _BATCH = 1000
 _SLICE = 500
 

@@ -33,9 +33,9 @@ def test_schema_versions_and_migrations(store_url):
     old.experiment_id("kept")
     old.close()
     store = Store(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 2
+    assert store.schema_version() == schema.SCHEMA_VERSION == 3
     with store.reading() as conn:
-        assert sa.inspect(conn).has_table("run_log")
+        assert sa.inspect(conn).has_table("run_log") and sa.inspect(conn).has_table("run_usage")
     assert store.experiment("kept")["name"] == "kept"
     store.migrate()  # idempotent
     with store.writing() as conn:

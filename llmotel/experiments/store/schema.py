@@ -130,11 +130,23 @@ run_log = sa.Table(
     sa.Column("entry", sa.JSON, nullable=False),
 )
 
+run_usage = sa.Table(
+    "run_usage", metadata,
+    sa.Column("run_id", sa.String(36), primary_key=True),
+    sa.Column("provider", sa.String(100), primary_key=True),  # "" when the span did not say
+    sa.Column("model", sa.String(200), primary_key=True),  # the response's model, else the requested one; or ""
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False),
+)
+
 #: version -> the tables that migration creates (each migration is one transaction)
 MIGRATIONS: Sequence[tuple[int, Callable[[sa.Connection], None]]] = (
     (1, lambda conn: metadata.create_all(conn, tables=[experiments, dataset_records, runs, run_records, results,
                                                         evaluations, record_aggregates])),
     # 2: the run log (prompts, models and, for block runs, the conversation)
     (2, lambda conn: metadata.create_all(conn, tables=[run_log])),
+    # 3: token usage per model (the cost of a run that used several models)
+    (3, lambda conn: metadata.create_all(conn, tables=[run_usage])),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -303,8 +303,14 @@ class Store:
     def write_units(self, run_id: str, units: Sequence[Any]) -> None:
         """Results, their evaluations and run-log entries of finished record x runs, in one transaction."""
         result_rows, value_rows, log_rows = [], [], []
+        usage: dict[tuple[str, str], list[int]] = {}
         done = failed = input_tokens = output_tokens = 0
         for u in units:
+            for key, (model_in, model_out, calls) in u.usage.items():
+                total = usage.setdefault(key, [0, 0, 0])
+                total[0] += model_in
+                total[1] += model_out
+                total[2] += calls
             result_rows.append({
                 "run_id": run_id, "record_id": u.record_id, "iteration": u.iteration, "position": u.position,
                 "status": u.status, "output": jsonable(u.output), "error_type": u.error_type,
@@ -331,6 +337,14 @@ class Store:
             self._insert(conn, self.t.results, result_rows)
             self._insert(conn, self.t.evaluations, value_rows)
             self._insert(conn, self.t.run_log, log_rows)
+            if usage:
+                conn.exec_driver_sql(
+                    f"INSERT INTO run_usage (run_id, provider, model, input_tokens, output_tokens, calls) "
+                    f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark}) ON CONFLICT (run_id, provider, model) "
+                    "DO UPDATE SET input_tokens = run_usage.input_tokens + excluded.input_tokens, "
+                    "output_tokens = run_usage.output_tokens + excluded.output_tokens, "
+                    "calls = run_usage.calls + excluded.calls",
+                    [(run_id, provider, model, *total) for (provider, model), total in sorted(usage.items())])
             conn.exec_driver_sql(
                 f"UPDATE runs SET results_done = results_done + {mark}, results_failed = results_failed + {mark}, "
                 f"input_tokens = input_tokens + {mark}, output_tokens = output_tokens + {mark} WHERE id = {mark}",
@@ -364,7 +378,8 @@ class Store:
             values = conn.exec_driver_sql(f"SELECT {', '.join(value_columns)} FROM evaluations {where} "
                                           "ORDER BY position, iteration", (run_id, first, last)).fetchall()
         return ([dict(zip(result_columns, r, strict=True)) for r in results],
-                [{"record_id": r, "iteration": i, "name": n, "value": _json_value(v), "error_type": e}
+                [{"record_id": r, "iteration": i, "name": n, "value": _json_value(v) if self.is_sqlite else v,
+                  "error_type": e}
                  for r, i, n, v, e in values])
 
     def value_names(self, run_id: str) -> list[str]:
@@ -373,6 +388,14 @@ class Store:
         with self.reading() as conn:
             return sorted(conn.execute(sa.select(evaluations.c.name).where(evaluations.c.run_id == run_id)
                                        .distinct()).scalars())
+
+    def usage(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's token usage per model: ``{"provider", "model", "input_tokens", "output_tokens", "calls"}``
+        (empty for runs stored before schema version 3, or that made no LLM calls)."""
+        sa, usage = _sa(), self.t.run_usage
+        with self.reading() as conn:
+            return [dict(r) for r in conn.execute(
+                sa.select(usage).where(usage.c.run_id == run_id).order_by(usage.c.provider, usage.c.model)).mappings()]
 
     def write_aggregates(self, run_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
@@ -446,14 +469,14 @@ class Store:
         sa = _sa()
         with self.writing() as conn:
             t = self.t
-            for table in (t.run_log, t.record_aggregates, t.evaluations, t.results, t.run_records):
+            for table in (t.run_usage, t.run_log, t.record_aggregates, t.evaluations, t.results, t.run_records):
                 conn.execute(sa.delete(table).where(table.c.run_id == run_id))
             conn.execute(sa.delete(self.t.runs).where(self.t.runs.c.id == run_id))
 
 
 def _json_value(raw: Any) -> Any:
-    """A JSON column's value as the driver returns it: psycopg decodes json itself; SQLite gives the text, or a
-    number (a JSON column has numeric affinity there, so ``1.5`` comes back as a float)."""
+    """A JSON column's value as SQLite's driver returns it: the text, or a number (a JSON column has numeric
+    affinity there, so ``1.5`` comes back as a float). psycopg decodes json itself: a string is the value."""
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
