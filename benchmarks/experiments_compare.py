@@ -30,7 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-WORDS = ["the", "capital", "of", "france", "is", "paris", "which", "lies", "on", "the", "seine", "river", "and", "has", "been", "the", "seat", "of", "government", "for", "centuries", "it", "is", "known", "for", "its", "museums", "cafes", "bridges", "and", "long", "history", "of", "art", "science", "and", "politics"]
+WORDS = """the capital of france is paris which lies on the seine river and has been the seat of government
+for centuries it is known for its museums cafes bridges and long history of art science and politics""".split()  # noqa: SIM905
 _CHILD = """
 import json, sys, time
 started = time.perf_counter()
