@@ -4,6 +4,8 @@
 exports the spans over OTLP (or, with no endpoint configured, to a local console/file sink).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from llmotel._setup import enable, flush, shutdown
 from llmotel._version import __version__
 from llmotel.annotations import annotate, annotation_context
@@ -15,10 +17,26 @@ from llmotel.errors import (
     ExperimentError,
     LlmotelError,
 )
-from llmotel.evaluations import SpanRef, export_span, metric, submit_evaluation
-from llmotel.experiments import Dataset, EvaluatorResult, Experiment, ExperimentResult, Objective, experiment
+from llmotel.feedback import SpanRef, export_span, metric, submit_evaluation
 from llmotel.prompt import Prompt
 from llmotel.spans import agent, embedding, llm, retrieval, task, tool, workflow
+
+if TYPE_CHECKING:
+    from llmotel.experiments import Dataset, EvaluatorResult, Experiment, ExperimentResult, Objective, experiment
+
+_EXPERIMENTS = frozenset({"Dataset", "EvaluatorResult", "Experiment", "ExperimentResult", "Objective", "experiment"})
+
+
+def __getattr__(name: str) -> Any:
+    """The experiments names, imported on first use (the store and the checks they bring cost start-up time
+    that tracing alone does not need)."""
+    if name in _EXPERIMENTS:
+        from llmotel import experiments
+
+        value = getattr(experiments, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'llmotel' has no attribute {name!r}")
 
 __all__ = [
     "AnnotationError",

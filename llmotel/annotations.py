@@ -23,7 +23,6 @@ from llmotel.prompt import Prompt
 
 _KEY = otel_context.create_key("llmotel.annotations")
 
-_LLM_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT})
 _KIND_BY_OPERATION = {
     sc.OP_EMBEDDINGS: "embedding",
     sc.OP_RETRIEVAL: "retrieval",
@@ -185,7 +184,7 @@ def span_kind(attributes: Mapping[str, Any]) -> str:
     if isinstance(kind, str):
         return kind
     operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
-    if operation in _LLM_OPERATIONS:
+    if operation in sc.LLM_OPERATIONS:
         return "llm"
     return _KIND_BY_OPERATION.get(operation, "other")  # type: ignore[arg-type]
 

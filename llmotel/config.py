@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from llmotel.content import REDACTION_MARGIN
 from llmotel.errors import ConfigurationError
-from llmotel.evaluation.sampling import parse_rules
+from llmotel.sampling_rules import parse_rules
 
 PROTOCOLS = ("grpc", "http/protobuf")
 EXPORTERS = ("otlp", "console", "none")

@@ -26,8 +26,10 @@ OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 
-#: Operations that describe a call to a model; these are the spans the console summary shows.
-MODEL_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT, OP_EMBEDDINGS})
+#: Operations that generate text from messages or a prompt: the spans evaluators read and annotations describe.
+LLM_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT})
+#: Operations that describe a call to a model (the LLM operations and embeddings); the console summary shows them.
+MODEL_OPERATIONS: Final = LLM_OPERATIONS | {OP_EMBEDDINGS}
 
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_AZURE_OPENAI: Final = "azure.ai.openai"

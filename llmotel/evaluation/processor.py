@@ -47,7 +47,6 @@ from llmotel.export.span_copy import SpanCopy
 logger = logging.getLogger("llmotel.evaluation")
 
 #: operations whose spans evaluators look at (model calls with input and output text)
-LLM_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, "generate_content"})
 PII_EVALUATION = "pii"
 _STOP = object()
 _STALLED_LIMIT = 2  # calls of one evaluator still running past their timeout before it is skipped
@@ -58,7 +57,7 @@ _EXPORT_RESERVE_MAX_S = 2.0
 
 def is_llm_span(span: ReadableSpan) -> bool:
     attributes = span.attributes or {}
-    return attributes.get(sc.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS or attributes.get(sc.LLMOTEL_SPAN_KIND) == "llm"
+    return attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.LLM_OPERATIONS or attributes.get(sc.LLMOTEL_SPAN_KIND) == "llm"
 
 
 def result_attributes(result: EvaluationResult, response_id: Any,

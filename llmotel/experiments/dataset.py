@@ -23,7 +23,6 @@ from llmotel.errors import DatasetError
 from llmotel.evaluation.types import EvaluationInput
 
 RECORD_KEYS = ("input_data", "expected_output", "metadata", "id")
-_LLM_OPERATIONS = (sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT)
 
 
 def canonical_json(value: Any) -> str:
@@ -247,7 +246,7 @@ class Dataset:
         records = []
         for number, span in _otlp_json_spans(source):
             attributes = _attributes(span.get("attributes"))
-            if attributes.get(sc.GEN_AI_OPERATION_NAME) not in _LLM_OPERATIONS:
+            if attributes.get(sc.GEN_AI_OPERATION_NAME) not in sc.LLM_OPERATIONS:
                 continue
             call = EvaluationInput.from_attributes(attributes, span.get("name", ""))
             if not call.input_messages or (where is not None and not where(call)):

@@ -26,7 +26,7 @@ from typing import Any
 from llmotel import semconv as sc
 from llmotel.annotations import normalize_tags
 from llmotel.errors import ConfigurationError, DatasetError, ExperimentError
-from llmotel.evaluations import metric_listener
+from llmotel.feedback import metric_listener
 from llmotel.experiments import evaluators as evaluator_kinds
 from llmotel.experiments import runmeta, tracing
 from llmotel.experiments.aggregation import DEFAULT_VARIANCE_THRESHOLD, aggregate_record
@@ -412,7 +412,7 @@ class Experiment:
 
     def log_metric(self, name: str, value: Any) -> None:
         """Log a value to the block in progress, like an ``@llmotel.metric`` function named ``name`` would."""
-        from llmotel.evaluations import metric_value
+        from llmotel.feedback import metric_value
 
         block = self._active.get()
         if block is None:

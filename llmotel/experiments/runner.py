@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from llmotel import semconv as sc
 from llmotel.errors import DatasetError, EvaluationError
-from llmotel.evaluations import metric_listener
+from llmotel.feedback import metric_listener
 from llmotel.experiments import tracing
 from llmotel.experiments.dataset import Record
 from llmotel.experiments.evaluators import Case, Evaluatorish, FunctionEvaluator

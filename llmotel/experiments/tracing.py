@@ -26,7 +26,7 @@ from llmotel import semconv as sc
 from llmotel.content import Truncator, to_json
 from llmotel.evaluation.processor import result_attributes
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
-from llmotel.evaluations import evaluation_attributes
+from llmotel.feedback import evaluation_attributes
 
 #: LLM calls kept per trace for evaluators and the run log (tokens are counted for all of them)
 MAX_CALLS_PER_TRACE = 256

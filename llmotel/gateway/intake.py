@@ -33,7 +33,7 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from llmotel import semconv as sc
 from llmotel._version import __version__
-from llmotel.evaluations import ASSESSMENTS, METRIC_TYPES, evaluation_attributes
+from llmotel.feedback import ASSESSMENTS, METRIC_TYPES, evaluation_attributes
 
 ENVELOPE_TYPE = "evaluation_metric"
 _VALUE_FIELDS = {"categorical": "categorical_value", "score": "score_value", "boolean": "boolean_value"}

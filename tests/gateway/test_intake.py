@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llmotel
-from llmotel.evaluations import SpanRef
+from llmotel.feedback import SpanRef
 from llmotel.gateway import intake
 from tests.gateway.clients import url
 from tests.otlp_receiver import OtlpReceiver

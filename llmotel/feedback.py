@@ -1,4 +1,5 @@
-"""Custom evaluations: ``export_span`` (a portable span reference), ``submit_evaluation`` and ``@metric``.
+"""Feedback the application gives: ``export_span`` (a portable span reference), ``submit_evaluation`` and
+``@metric``. (The evaluators llmotel runs itself, and their processor, are :mod:`llmotel.evaluation`.)
 
 An evaluation becomes a ``gen_ai.evaluation.result`` event. On a span that is still recording, the event is
 added to it. A finished span cannot take events any more, so the event goes on a small child span of the
