@@ -22,7 +22,8 @@ from llmotel.prompt import Prompt
 from llmotel.spans import agent, embedding, llm, retrieval, task, tool, workflow
 
 if TYPE_CHECKING:
-    from llmotel.experiments import Dataset, EvaluatorResult, Experiment, ExperimentResult, Objective, experiment
+    from llmotel.experiments import Dataset, EvaluatorResult, ExperimentResult, Objective
+    from llmotel.experiments.experiment import Experiment, experiment
 
 _EXPERIMENTS = frozenset({"Dataset", "EvaluatorResult", "Experiment", "ExperimentResult", "Objective", "experiment"})
 

@@ -57,7 +57,8 @@ _EXPORT_RESERVE_MAX_S = 2.0
 
 def is_llm_span(span: ReadableSpan) -> bool:
     attributes = span.attributes or {}
-    return attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.LLM_OPERATIONS or attributes.get(sc.LLMOTEL_SPAN_KIND) == "llm"
+    operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
+    return operation in sc.LLM_OPERATIONS or attributes.get(sc.LLMOTEL_SPAN_KIND) == "llm"
 
 
 def result_attributes(result: EvaluationResult, response_id: Any,

@@ -26,7 +26,6 @@ from typing import Any
 from llmotel import semconv as sc
 from llmotel.annotations import normalize_tags
 from llmotel.errors import ConfigurationError, DatasetError, ExperimentError
-from llmotel.feedback import metric_listener
 from llmotel.experiments import evaluators as evaluator_kinds
 from llmotel.experiments import runmeta, tracing
 from llmotel.experiments.aggregation import DEFAULT_VARIANCE_THRESHOLD, aggregate_record
@@ -48,6 +47,7 @@ from llmotel.experiments.runner import (
 from llmotel.experiments.store import Store
 from llmotel.experiments.store.writer import ResultWriter
 from llmotel.experiments.values import MetricValue, kind_of
+from llmotel.feedback import metric_listener
 
 logger = logging.getLogger("llmotel.experiments")
 BLOCK_RECORD = ""  # the record id of a block run's single result

@@ -27,12 +27,12 @@ from typing import Any, Protocol, TypeVar
 
 from llmotel import semconv as sc
 from llmotel.errors import DatasetError, EvaluationError
-from llmotel.feedback import metric_listener
 from llmotel.experiments import tracing
 from llmotel.experiments.dataset import Record
 from llmotel.experiments.evaluators import Case, Evaluatorish, FunctionEvaluator
 from llmotel.experiments.progress import Progress
 from llmotel.experiments.values import MetricValue, kind_of
+from llmotel.feedback import metric_listener
 
 logger = logging.getLogger("llmotel.experiments")
 T = TypeVar("T")
