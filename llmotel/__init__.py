@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from llmotel._setup import enable, flush, shutdown
 from llmotel._version import __version__
 from llmotel.annotations import annotate, annotation_context
+from llmotel.calls import LLMCallHandle, llm_call
 from llmotel.errors import (
     AnnotationError,
     ConfigurationError,
@@ -49,6 +50,7 @@ __all__ = [
     "Experiment",
     "ExperimentError",
     "ExperimentResult",
+    "LLMCallHandle",
     "LlmotelError",
     "Objective",
     "Prompt",
@@ -63,6 +65,7 @@ __all__ = [
     "export_span",
     "flush",
     "llm",
+    "llm_call",
     "metric",
     "retrieval",
     "shutdown",

@@ -101,6 +101,8 @@ class _Enabled:
     exporting: list[ExportProcessor] = field(default_factory=list)
     #: "application" (enable() called by the program) or "environment" (`llmotel run`'s start-up)
     origin: str = "application"
+    meter_provider: Any = None
+    telemetry: Any = None  # the LLM-call API's, made on first use
 
 
 _lock = threading.RLock()
@@ -393,7 +395,8 @@ def _start(settings: Settings, tracer_provider: Any, meter_provider: Any, custom
             pipeline = _pipelines[provider] = SpanPipeline()
             provider.add_span_processor(pipeline)
         pipeline.set(processors)
-        state = _Enabled(settings, provider, pipeline, owned_meter, exporting=exporting, origin=origin)
+        state = _Enabled(settings, provider, pipeline, owned_meter, exporting=exporting, origin=origin,
+                         meter_provider=meter)
         _enabled = state
         try:
             state.instrumentors = _instrument(settings, provider, meter)
@@ -518,6 +521,28 @@ def manual_tracer() -> trace.Tracer:
     if tracer is None:
         tracer = _tracers[provider] = trace.get_tracer("llmotel", __version__, provider)
     return tracer
+
+
+_fallback_telemetry: dict[Any, Any] = {}
+
+
+def call_telemetry() -> Any:
+    """The LLM-call API's :class:`llmotel.calls.Telemetry`: on enable()'s providers with its settings (made once per
+    enable()), else on the global providers with the environment's settings."""
+    from llmotel.calls import Telemetry
+
+    state = _enabled
+    if state is not None:
+        if state.telemetry is None:
+            state.telemetry = Telemetry(state.settings, state.tracer_provider, state.meter_provider)
+        return state.telemetry
+    provider = trace.get_tracer_provider()
+    key = (id(provider), id(otel_metrics.get_meter_provider()))
+    found = _fallback_telemetry.get(key)
+    if found is None:
+        _fallback_telemetry.clear()
+        found = _fallback_telemetry[key] = Telemetry(_environment_settings())
+    return found
 
 
 def current_settings() -> Settings | None:

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import INVALID_SPAN
 
-from llmotel.instrumentation import _span_attributes
-from llmotel.instrumentation._span_attributes import set_response_attributes
+from llmotel import _span_attributes
+from llmotel._span_attributes import set_response_attributes
 
 
 class Custom:

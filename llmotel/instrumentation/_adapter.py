@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmotel import semconv as sc
-from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
+from llmotel.calls import LLMCall, Telemetry
 from llmotel.instrumentation._stream import Accumulator
 from llmotel.instrumentation.providers import server_of
 

@@ -36,9 +36,9 @@ from opentelemetry import propagate, trace
 from llmotel import _secrets
 from llmotel._diagnostics import diagnostics
 from llmotel._version import __version__
+from llmotel.calls import LLMCall, Telemetry
 from llmotel.config import Settings
 from llmotel.instrumentation._import_hooks import PendingHook, when_imported
-from llmotel.instrumentation._lifecycle import LLMCall, Telemetry
 from llmotel.instrumentation._stream import ENDED_CLOSED, Accumulator, AsyncTracedIterator, StreamState, traced_chunks
 
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY

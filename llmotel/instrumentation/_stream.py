@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from llmotel import semconv as sc
 from llmotel._diagnostics import diagnostics
-from llmotel.instrumentation._lifecycle import LLMCall
+from llmotel.calls import LLMCall
 
 ENDED_COMPLETED = "completed"
 ENDED_CLOSED = "closed"

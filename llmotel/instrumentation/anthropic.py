@@ -27,11 +27,11 @@ from __future__ import annotations
 from typing import Any
 
 from llmotel import semconv as sc
+from llmotel.calls import LLMCall
 from llmotel.content import output_message, plain_messages_json, text_part, text_parts_json
 from llmotel.instrumentation import _anthropic_content as ac
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
 from llmotel.instrumentation._anthropic_content import get
-from llmotel.instrumentation._lifecycle import LLMCall
 from llmotel.instrumentation._stainless import SdkInstrumentation, lazy_instrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------

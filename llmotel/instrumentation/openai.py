@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmotel import semconv as sc
+from llmotel.calls import LLMCall
 from llmotel.content import (
     Message,
     Part,
@@ -23,7 +24,6 @@ from llmotel.content import (
 )
 from llmotel.instrumentation import _openai_content as oc
 from llmotel.instrumentation._adapter import Endpoint, EndpointAdapter
-from llmotel.instrumentation._lifecycle import LLMCall
 from llmotel.instrumentation._stainless import SdkInstrumentation, lazy_instrumentor
 
 # --- request ----------------------------------------------------------------------------------------------------------

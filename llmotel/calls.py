@@ -1,12 +1,15 @@
-"""One span lifecycle for every provider: start, response, stream, error, end exactly once.
+"""The LLM-call API: one span lifecycle for every producer of LLM spans (start, response, chunks, error, end
+exactly once), with no provider SDK import.
 
-Adapters turn a provider's request and response into an :class:`LLMCall` (plain data); this module is the
-only place that creates, fills and ends LLM spans and records the GenAI metrics.
+:func:`llm_call` is the public way to trace any client (a provider without an instrumentation, plain HTTP). The
+instrumentations' adapters turn a provider's request and response into an :class:`LLMCall` (plain data); this
+module is the only place that creates, fills and ends LLM spans and records the GenAI metrics.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -17,11 +20,19 @@ from opentelemetry.trace import Span, SpanKind, TracerProvider
 
 from llmotel import semconv as sc
 from llmotel._diagnostics import diagnostics
+from llmotel._span_attributes import set_response_attributes
 from llmotel._version import __version__
 from llmotel.annotations import current_annotations
 from llmotel.config import Settings
-from llmotel.content import Truncator, keep_private_content, record_error, to_json
-from llmotel.instrumentation._span_attributes import set_response_attributes
+from llmotel.content import (
+    Truncator,
+    keep_private_content,
+    message,
+    output_message,
+    record_error,
+    text_part,
+    to_json,
+)
 
 _CLIENT = SpanKind.CLIENT
 
@@ -306,3 +317,176 @@ def _build_metric_attributes(
         {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT},
         {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT},
     )
+
+
+# --- the public API ------------------------------------------------------------------------------------------------
+
+#: ``request=`` keys of :func:`llm_call` and the attributes they become; numbers only (``stop_sequences`` is
+#: content: recorded only with content capture on).
+_REQUEST_PARAMETERS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "temperature": (sc.GEN_AI_REQUEST_TEMPERATURE, (int, float)),
+    "top_p": (sc.GEN_AI_REQUEST_TOP_P, (int, float)),
+    "top_k": (sc.GEN_AI_REQUEST_TOP_K, (int, float)),
+    "max_tokens": (sc.GEN_AI_REQUEST_MAX_TOKENS, int),
+    "frequency_penalty": (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, (int, float)),
+    "presence_penalty": (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, (int, float)),
+    "seed": (sc.GEN_AI_REQUEST_SEED, int),
+    "choice_count": (sc.GEN_AI_REQUEST_CHOICE_COUNT, int),
+}
+
+
+def _messages(messages: Any, cut: Truncator, output: bool = False) -> list[dict[str, Any]]:
+    """Messages in the GenAI parts format; ``{"role", "content": str}`` items (the common chat shape) converted."""
+    out = []
+    for item in messages:
+        if not isinstance(item, Mapping):
+            raise TypeError(f"a message must be a mapping, not {type(item).__name__}")
+        if "parts" in item:
+            msg = dict(item)
+        else:
+            content = item.get("content")
+            text = content if isinstance(content, str) or content is None else to_json(content)
+            parts = [] if text is None else [text_part(text, cut)]
+            msg = message(item.get("role", "user"), parts, item.get("name"))
+        if output:
+            finish = msg.get("finish_reason", item.get("finish_reason"))
+            msg["finish_reason"] = finish if isinstance(finish, str) else ""
+        out.append(msg)
+    return out
+
+
+class LLMCallHandle:
+    """One model call being traced: record what the response says (at once, or chunk by chunk), then end it.
+
+    Made by :func:`llm_call`. The span (CLIENT, ``{operation} {model}``) starts at once; :meth:`end` sets the
+    response attributes, the content (exported, or kept in-process for evaluators when capture is off), the
+    error, records the GenAI metrics and ends it, exactly once however often it is called. As a context manager
+    it ends on exit, with the exception if one is raised. Never raises for telemetry trouble.
+    """
+
+    __slots__ = ("_call", "_finish_reasons", "_text")
+
+    def __init__(self, call: LLMCall) -> None:
+        self._call = call
+        self._text: list[str] = []
+        self._finish_reasons: list[str] = []
+
+    @property
+    def span(self) -> Span | None:
+        """The call's span (to add attributes of your own)."""
+        return self._call.span
+
+    def record_response(
+        self,
+        *,
+        model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: Sequence[str] | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        output_messages: Sequence[Mapping[str, Any]] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """What the response says; any subset, any number of times (later values win)."""
+        call = self._call
+        try:
+            if model is not None:
+                call.response_model = model
+            if isinstance(response_id, str) and response_id:
+                call.attributes[sc.GEN_AI_RESPONSE_ID] = response_id
+            if finish_reasons is not None:
+                self._finish_reasons = [r for r in finish_reasons if isinstance(r, str)]
+            if input_tokens is not None:
+                call.input_tokens = input_tokens
+            if output_tokens is not None:
+                call.output_tokens = output_tokens
+            if output_messages is not None and call.collect_content:
+                call.output_messages = _messages(output_messages, call.cut, output=True)
+            if attributes:
+                call.attributes.update(attributes)
+        except Exception as exc:
+            diagnostics.report("llm_call", "could not record an LLM call's response", exc)
+
+    def record_chunk(self, text: str | None = None) -> None:
+        """One streamed chunk (the first one sets the time to first chunk); its text is added to the answer."""
+        call = self._call
+        if call.first_chunk_at is None:
+            call.first_chunk_at = perf_counter()
+        if isinstance(text, str) and text and call.collect_content:
+            self._text.append(text)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """End the call (with the exception that ended it, if any). Only the first call counts."""
+        call = self._call
+        if call.ended:
+            return
+        reasons = self._finish_reasons
+        if reasons:
+            call.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+        if self._text and call.output_messages is None:
+            call.output_messages = [output_message("assistant", [text_part("".join(self._text), call.cut)],
+                                                   reasons[0] if reasons else "")]
+        call.end(error)
+
+    def __enter__(self) -> LLMCallHandle:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.end(exc)
+
+
+def llm_call(
+    provider: str,
+    model: str | None = None,
+    *,
+    operation: str = sc.OP_CHAT,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    request: Mapping[str, Any] | None = None,
+    input_messages: Sequence[Mapping[str, Any]] | None = None,
+    system_instructions: str | Sequence[Mapping[str, Any]] | None = None,
+    tool_definitions: Sequence[Mapping[str, Any]] | None = None,
+    stream: bool = False,
+    context: Context | None = None,
+) -> LLMCallHandle:
+    """Start tracing one call to a model made by any client (no provider SDK needed); the span starts now.
+
+    ``provider`` is ``gen_ai.provider.name`` (``"openai"``, ``"mistral_ai"``, …), ``model`` the requested model.
+    ``request`` takes ``temperature``, ``top_p``, ``top_k``, ``max_tokens``, ``frequency_penalty``,
+    ``presence_penalty``, ``seed``, ``choice_count`` and ``stop_sequences``. Messages are ``{"role", "content"}``
+    dicts or GenAI-format ``{"role", "parts": [...]}`` ones. The span carries the ``annotation_context`` attributes
+    (prompt template, variables, tags), the content follows ``capture_content`` like an instrumented call, and the
+    GenAI metrics are recorded at :meth:`LLMCallHandle.end`::
+
+        with llmotel.llm_call("mistral_ai", "mistral-small", input_messages=messages) as call:
+            reply = http.post(url, json=body).json()
+            call.record_response(response_id=reply["id"], input_tokens=..., output_tokens=...,
+                                 output_messages=[{"role": "assistant", "content": text, "finish_reason": "stop"}])
+    """
+    from llmotel._setup import call_telemetry  # not at import time: _setup imports the instrumentation
+
+    call = LLMCall(call_telemetry(), operation, provider, model, server_address, server_port)
+    try:
+        attrs = call.start_attributes
+        for key, value in (request or {}).items():
+            known = _REQUEST_PARAMETERS.get(key)
+            if known is not None and isinstance(value, known[1]) and not isinstance(value, bool):
+                attrs[known[0]] = value
+            elif key == "stop_sequences" and call.telemetry.capture_content and value:
+                attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = [value] if isinstance(value, str) else list(value)
+        if stream:
+            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        if call.collect_content:
+            cut = call.cut
+            if input_messages is not None:
+                call.input_messages = _messages(input_messages, cut)
+            if isinstance(system_instructions, str):
+                call.system_instructions = [text_part(system_instructions, cut)]
+            elif system_instructions is not None:
+                call.system_instructions = [dict(p) for p in system_instructions]
+            if tool_definitions is not None:
+                call.tool_definitions = [dict(t) for t in tool_definitions]
+    except Exception as exc:  # odd arguments: the span still starts and ends with what was readable
+        diagnostics.report("llm_call", "could not record an LLM call's request", exc)
+    call.start(context)
+    return LLMCallHandle(call)
