@@ -40,7 +40,9 @@ class Pipeline:
 
     def metric_names(self) -> set[str]:
         data = self.reader.get_metrics_data()
-        return {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics} if data else set()
+        if data is None:
+            return set()
+        return {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
 
 
 def chat(client: httpx.Client, base_url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -86,21 +88,22 @@ def test_a_plain_http_client_gets_the_span_an_sdk_call_gets(fake_provider):
 def test_a_streamed_answer_is_assembled_from_its_chunks(fake_provider):
     pipeline = Pipeline()
     body = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
-    with httpx.Client() as client, llmotel.llm_call("openai", "gpt-4o-mini", input_messages=MESSAGES,
-                                                     stream=True) as call:
-        with client.stream("POST", f"{fake_provider.openai_base_url}/chat/completions", json=body) as response:
-            for line in response.iter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                chunk = json.loads(line[6:])
-                for choice in chunk["choices"]:
-                    call.record_chunk(choice["delta"].get("content"))
-                    if choice["finish_reason"]:
-                        call.record_response(finish_reasons=[choice["finish_reason"]], response_id=chunk["id"])
+    url = f"{fake_provider.openai_base_url}/chat/completions"
+    with (httpx.Client() as client,
+          llmotel.llm_call("openai", "gpt-4o-mini", input_messages=MESSAGES, stream=True) as call,
+          client.stream("POST", url, json=body) as response):
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            for choice in chunk["choices"]:
+                call.record_chunk(choice["delta"].get("content"))
+                if choice["finish_reason"]:
+                    call.record_response(finish_reasons=[choice["finish_reason"]], response_id=chunk["id"])
     (span,) = pipeline.spans()
     (output,) = json.loads(span.attributes[sc.GEN_AI_OUTPUT_MESSAGES])
-    assert output == {"role": "assistant", "parts": [{"type": "text", "content": "Echo: What is the capital of France?"}],
-                      "finish_reason": "stop"}
+    answer = "Echo: What is the capital of France?"
+    assert output == {"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}
     assert span.attributes[sc.GEN_AI_REQUEST_STREAM] is True
     assert span.attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] >= 0
     assert sc.METRIC_TIME_TO_FIRST_CHUNK in pipeline.metric_names()
