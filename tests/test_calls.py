@@ -187,12 +187,6 @@ def test_without_enable_the_global_provider_is_used():
     call.end()  # no provider configured: a non-recording span, nothing raised
 
 
-text_or_parts = st.one_of(
-    st.text(max_size=20),
-    st.lists(st.fixed_dictionaries({"type": st.just("text"), "content": st.text(max_size=10)}), max_size=3),
-)
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages=st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "tool"]),
                                                  "content": st.one_of(st.none(), st.text(max_size=30))}),
