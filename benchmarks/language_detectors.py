@@ -180,7 +180,7 @@ def evaluator_figures(seed: int = 1) -> None:
     """Print how LanguageMismatchEvaluator labels same- and cross-language pairs built from the samples."""
     import random
 
-    from llmotel.evaluation.language import LanguageMismatchEvaluator
+    from llmotel.evaluation.checks.language import LanguageMismatchEvaluator
     from llmotel.evaluation.types import EvaluationInput
 
     def make(user: str, answer: str) -> EvaluationInput:

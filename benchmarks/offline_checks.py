@@ -28,9 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.evaluation's reference
 from evaluation import ANSWER, QUESTION
 
-from llmotel.evaluation import toxicity
-from llmotel.evaluation.failure_to_answer import FailureToAnswerEvaluator
-from llmotel.evaluation.toxicity import ToxicityPrecheckEvaluator
+from llmotel.evaluation.checks import toxicity
+from llmotel.evaluation.checks.failure_to_answer import FailureToAnswerEvaluator
+from llmotel.evaluation.checks.toxicity import ToxicityPrecheckEvaluator
 from llmotel.evaluation.types import EvaluationInput
 from tests.evaluation import toxicity_corpus, toxicity_reference
 

@@ -10,16 +10,16 @@ from typing import Any
 from llmotel.config import Settings
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._loading import LoadingEvaluator, LoadingRedactor, background_load
-from llmotel.evaluation.judge_checks import JUDGE_CHECKS
+from llmotel.evaluation.judge.checks import JUDGE_CHECKS
 from llmotel.evaluation.redaction import TextRedactor
 from llmotel.evaluation.types import EvaluationInput, Evaluator
 
 #: offline evaluator name -> "module:class" (constructed with default options; build your own for others)
 BUILTIN: Mapping[str, str] = {
-    "language_mismatch": "llmotel.evaluation.language:LanguageMismatchEvaluator",
-    "failure_to_answer": "llmotel.evaluation.failure_to_answer:FailureToAnswerEvaluator",
-    "sentiment": "llmotel.evaluation.sentiment:SentimentEvaluator",
-    "toxicity": "llmotel.evaluation.toxicity:ToxicityPrecheckEvaluator",
+    "language_mismatch": "llmotel.evaluation.checks.language:LanguageMismatchEvaluator",
+    "failure_to_answer": "llmotel.evaluation.checks.failure_to_answer:FailureToAnswerEvaluator",
+    "sentiment": "llmotel.evaluation.checks.sentiment:SentimentEvaluator",
+    "toxicity": "llmotel.evaluation.checks.toxicity:ToxicityPrecheckEvaluator",
 }
 
 

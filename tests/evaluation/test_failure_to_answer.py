@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from llmotel.errors import ConfigurationError
-from llmotel.evaluation.failure_to_answer import (
+from llmotel.evaluation.checks.failure_to_answer import (
     CATEGORIES,
     PHRASE_CATEGORIES,
     FailureToAnswerEvaluator,
@@ -308,7 +308,7 @@ def test_every_shipped_language_file_loads_with_all_categories() -> None:
     languages = [p.language for p in lists]
     assert languages[0] == "en"
     assert {"en", "de", "fr", "es", "pt", "it", "nl"} <= set(languages)
-    folder = resources.files("llmotel.evaluation") / "data" / "failure_to_answer"
+    folder = resources.files("llmotel.evaluation.checks") / "data" / "failure_to_answer"
     names = sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".json"))
     assert sorted(languages) == names
     for plist in lists:
@@ -353,7 +353,7 @@ def test_concurrent_evaluation_matches_sequential() -> None:
 def test_concurrent_first_load_compiles_once() -> None:
     code = (
         "import threading\n"
-        "from llmotel.evaluation import failure_to_answer as f\n"
+        "from llmotel.evaluation.checks import failure_to_answer as f\n"
         "seen = []\n"
         "barrier = threading.Barrier(8)\n"
         "def work():\n"

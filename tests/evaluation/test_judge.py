@@ -22,8 +22,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import llmotel
 from llmotel import semconv as sc
 from llmotel.errors import ConfigurationError
-from llmotel.evaluation import _schema
-from llmotel.evaluation import judge as judge_module
 from llmotel.evaluation.judge import (
     Judge,
     JudgeBudgetExceeded,
@@ -31,9 +29,12 @@ from llmotel.evaluation.judge import (
     JudgeOutputError,
     JudgePrompt,
     JudgePromptError,
+    _schema,
     is_judge_trace,
     load_prompt,
 )
+from llmotel.evaluation.judge import budget as judge_budget
+from llmotel.evaluation.judge import prompts as judge_prompts
 from tests.fake_providers import Reply
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
@@ -232,7 +233,7 @@ def test_prompt_fields_must_match(make_judge, fake_provider):
 
 def test_huge_field_is_truncated_with_a_marker(make_judge, fake_provider, provider):
     fake_provider.script(Reply(text=VALID_TEXT))
-    ask(make_judge(), answer="x" * (judge_module.MAX_FIELD_CHARS + 10))
+    ask(make_judge(), answer="x" * (judge_prompts.MAX_FIELD_CHARS + 10))
     _, messages = sent_messages(fake_provider.last_request, provider)
     assert messages[0]["content"].endswith(sc.TRUNCATION_MARKER.format(dropped=10))
 
@@ -326,7 +327,7 @@ def test_budget_is_checked_before_the_repair_call(make_judge, fake_provider, pro
 
 
 def test_budget_window_slides():
-    window = judge_module._TokenWindow(10)
+    window = judge_budget._TokenWindow(10)
     window.add(10)
     assert window.exhausted()
     window._used[0] = (time.monotonic() - 61, 10)  # the call happened over a minute ago
@@ -392,13 +393,13 @@ def test_retry_after_parsing():
         def __init__(self, headers: dict[str, str]) -> None:
             self.response = Response(headers)
 
-    assert judge_module._retry_after(Error({"retry-after": "1.5"})) == 1.5
-    assert judge_module._retry_after(Error({"retry-after-ms": "200"})) == pytest.approx(0.2)
-    assert judge_module._retry_after(Error({"retry-after": "-3"})) == 0.0
-    assert judge_module._retry_after(Error({"retry-after": "soon"})) is None
-    assert judge_module._retry_after(Error({})) is None
+    assert judge_budget._retry_after(Error({"retry-after": "1.5"})) == 1.5
+    assert judge_budget._retry_after(Error({"retry-after-ms": "200"})) == pytest.approx(0.2)
+    assert judge_budget._retry_after(Error({"retry-after": "-3"})) == 0.0
+    assert judge_budget._retry_after(Error({"retry-after": "soon"})) is None
+    assert judge_budget._retry_after(Error({})) is None
     in_ten = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 10))
-    assert 8 <= judge_module._retry_after(Error({"retry-after": in_ten})) <= 10  # type: ignore[operator]
+    assert 8 <= judge_budget._retry_after(Error({"retry-after": in_ten})) <= 10  # type: ignore[operator]
 
 
 # --- metrics --------------------------------------------------------------------------------------------------------
@@ -540,12 +541,12 @@ def test_traced_judge_failure_marks_the_span(enabled, make_judge, fake_provider)
 
 def test_judge_traces_are_remembered_boundedly():
     first = 0xABC0000000000000
-    for offset in range(judge_module._MAX_JUDGE_TRACES + 1):
-        judge_module._remember_judge_trace(first + offset)
+    for offset in range(judge_budget._MAX_JUDGE_TRACES + 1):
+        judge_budget._remember_judge_trace(first + offset)
     assert not is_judge_trace(first)
     assert is_judge_trace(first + 1)
-    assert is_judge_trace(first + judge_module._MAX_JUDGE_TRACES)
-    assert len(judge_module._judge_traces) == judge_module._MAX_JUDGE_TRACES
+    assert is_judge_trace(first + judge_budget._MAX_JUDGE_TRACES)
+    assert len(judge_budget._judge_traces) == judge_budget._MAX_JUDGE_TRACES
 
 
 # --- construction ---------------------------------------------------------------------------------------------------
@@ -643,7 +644,7 @@ def test_a_subclassed_client_is_recognised(fake_provider):
 
 
 def _package_prompts() -> list[str]:
-    folder = importlib.resources.files("llmotel.evaluation") / "data" / "judge"
+    folder = importlib.resources.files("llmotel.evaluation.judge") / "data"
     if not folder.is_dir():
         return []
     return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))

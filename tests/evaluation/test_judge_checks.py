@@ -19,15 +19,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmotel import semconv as sc
 from llmotel.errors import ConfigurationError
-from llmotel.evaluation.answer_relevance import AnswerRelevanceEvaluator
-from llmotel.evaluation.hallucination import HallucinationEvaluator
+from llmotel.evaluation.checks.toxicity import METHOD as PRECHECK_METHOD
 from llmotel.evaluation.judge import Judge, load_prompt
-from llmotel.evaluation.judge_checks import JUDGE_CHECKS
+from llmotel.evaluation.judge.answer_relevance import AnswerRelevanceEvaluator
+from llmotel.evaluation.judge.checks import JUDGE_CHECKS
+from llmotel.evaluation.judge.hallucination import HallucinationEvaluator
+from llmotel.evaluation.judge.prompt_injection import PromptInjectionEvaluator, heuristic_signal
+from llmotel.evaluation.judge.topic_relevancy import TopicRelevancyEvaluator
+from llmotel.evaluation.judge.toxicity_judge import ToxicityJudgeEvaluator
 from llmotel.evaluation.processor import EvaluatingSpanProcessor
-from llmotel.evaluation.prompt_injection import PromptInjectionEvaluator, heuristic_signal
-from llmotel.evaluation.topic_relevancy import TopicRelevancyEvaluator
-from llmotel.evaluation.toxicity import METHOD as PRECHECK_METHOD
-from llmotel.evaluation.toxicity_judge import ToxicityJudgeEvaluator
 from tests.fake_providers import FakeProvider, Reply
 
 JUDGE_MODEL = "judge-model"

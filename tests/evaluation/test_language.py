@@ -17,7 +17,7 @@ import pytest
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import letter_count, prose, structured_kind
-from llmotel.evaluation.language import (
+from llmotel.evaluation.checks.language import (
     LanguageMismatchEvaluator,
     detect_language,
     language_name,
@@ -398,7 +398,7 @@ NO_NETWORK_SCRIPT = NO_NETWORK_PRELUDE + textwrap.dedent(
     """
     import json
 
-    from llmotel.evaluation.language import LanguageMismatchEvaluator
+    from llmotel.evaluation.checks.language import LanguageMismatchEvaluator
     from llmotel.evaluation.types import EvaluationInput
 
     def make(user, answer):

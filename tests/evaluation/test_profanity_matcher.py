@@ -27,13 +27,13 @@ from glin_profanity.utils.unicode import normalize_unicode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmotel.evaluation._trie import trie_pattern
-from llmotel.evaluation.profanity import normalize, obfuscation
-from llmotel.evaluation.profanity.dictionary import DictionaryIndex, active_words
-from llmotel.evaluation.profanity.mapped import Edit, MappedText, edited
-from llmotel.evaluation.profanity.scanner import ProfanityScanner, WordAutomaton
-from llmotel.evaluation.toxicity import DEFAULT_LANGUAGES, SUPPORTED_LANGUAGES, lexicon
-from llmotel.evaluation.toxicity_lexicon import InsultMatcher, ThreatMatcher, _literal_prefixes
+from llmotel.evaluation.checks._trie import trie_pattern
+from llmotel.evaluation.checks.profanity import normalize, obfuscation
+from llmotel.evaluation.checks.profanity.dictionary import DictionaryIndex, active_words
+from llmotel.evaluation.checks.profanity.mapped import Edit, MappedText, edited
+from llmotel.evaluation.checks.profanity.scanner import ProfanityScanner, WordAutomaton
+from llmotel.evaluation.checks.toxicity import DEFAULT_LANGUAGES, SUPPORTED_LANGUAGES, lexicon
+from llmotel.evaluation.checks.toxicity_lexicon import InsultMatcher, ThreatMatcher, _literal_prefixes
 from tests.evaluation import toxicity_corpus, toxicity_reference
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -150,10 +150,10 @@ def test_rewritten_regexes_find_what_glins_find(text: str) -> None:
     assert measured == measurement_digit_indices(text)
     glin_sign = re.compile(r"[^\W_][.,/|_\-][^\W_]|\b[^\W\d_] [^\W\d_] [^\W\d_]\b")
     assert bool(obfuscation._SEPARATOR_SIGN.search(text)) == bool(glin_sign.search(text))
-    from llmotel.evaluation.profanity import scanner
+    from llmotel.evaluation.checks.profanity import scanner
 
     assert bool(scanner._AMBIGUOUS_GLYPH.search(text)) == bool(glin_views._AMBIGUOUS_GLYPH.search(text))
-    from llmotel.evaluation import toxicity
+    from llmotel.evaluation.checks import toxicity
 
     assert bool(toxicity._LEET_CHARS.search(text)) == bool(toxicity_reference._LEET_CHARS.search(text))
 
@@ -217,7 +217,7 @@ def test_all_languages_scanner_matches_glin_on_the_corpus() -> None:
 # --- llmotel's own lists ------------------------------------------------------------------------------------------
 
 LEXICON_DATA = json.loads(
-    (resources.files("llmotel.evaluation") / "data" / "toxicity" / "lexicon.json").read_text(encoding="utf-8")
+    (resources.files("llmotel.evaluation.checks") / "data" / "toxicity" / "lexicon.json").read_text(encoding="utf-8")
 )
 THREATS = [t for lang in LEXICON_DATA["threats"].values() for t in lang]
 overlay_texts = st.one_of(

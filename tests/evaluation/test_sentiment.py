@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmotel.errors import ConfigurationError
-from llmotel.evaluation import sentiment as sentiment_module
-from llmotel.evaluation.sentiment import SentimentEvaluator
+from llmotel.evaluation.checks import sentiment as sentiment_module
+from llmotel.evaluation.checks.sentiment import SentimentEvaluator
 from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationInput, EvaluationResult
 from tests.evaluation.helpers import NO_NETWORK_PRELUDE, make_input
 
@@ -184,7 +184,7 @@ NO_NETWORK_SCRIPT = NO_NETWORK_PRELUDE + textwrap.dedent(
     """
     import json
 
-    from llmotel.evaluation.sentiment import SentimentEvaluator
+    from llmotel.evaluation.checks.sentiment import SentimentEvaluator
     from llmotel.evaluation.types import EvaluationInput
 
     results = SentimentEvaluator().evaluate(EvaluationInput(

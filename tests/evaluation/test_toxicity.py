@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.toxicity import (
+from llmotel.evaluation.checks.toxicity import (
     DEFAULT_LANGUAGES,
     METHOD,
     SCORE_AMBIGUOUS,
@@ -260,7 +260,7 @@ def test_fold_keeps_offsets() -> None:
 
 
 def test_lexicon_file_is_well_formed() -> None:
-    path = resources.files("llmotel.evaluation") / "data" / "toxicity" / "lexicon.json"
+    path = resources.files("llmotel.evaluation.checks") / "data" / "toxicity" / "lexicon.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     assert {"ignore", "ambiguous", "mild", "insults", "threats", "second_person"} <= set(data)
     languages = {"en", "de", "fr", "es", "pt", "it", "nl"}
@@ -281,8 +281,8 @@ def test_concurrent_first_use_and_no_network() -> None:
         """
         import threading
 
-        from llmotel.evaluation.failure_to_answer import FailureToAnswerEvaluator
-        from llmotel.evaluation.toxicity import ToxicityPrecheckEvaluator
+        from llmotel.evaluation.checks.failure_to_answer import FailureToAnswerEvaluator
+        from llmotel.evaluation.checks.toxicity import ToxicityPrecheckEvaluator
         from llmotel.evaluation.types import EvaluationInput
 
         toxicity, failure = ToxicityPrecheckEvaluator(), FailureToAnswerEvaluator()

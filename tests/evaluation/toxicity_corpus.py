@@ -115,7 +115,8 @@ JOINERS = [" ", " ", " ", ". ", ", ", "! ", "? ", "\n", "\n\n", "; ", " - ", "..
 @lru_cache(maxsize=1)
 def _vocabulary() -> dict[str, list[str]]:
     data = json.loads(
-        (resources.files("llmotel.evaluation") / "data" / "toxicity" / "lexicon.json").read_text(encoding="utf-8")
+        (resources.files("llmotel.evaluation.checks") / "data" / "toxicity" / "lexicon.json")
+        .read_text(encoding="utf-8")
     )
     vocab: dict[str, list[str]] = {
         "default": [w for lang in DEFAULT_LANGUAGES for w in dictionary.get_words(lang)],  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from llmotel.evaluation._text import cap
-from llmotel.evaluation.toxicity import DEFAULT_LANGUAGES, SUPPORTED_LANGUAGES
+from llmotel.evaluation.checks.toxicity import DEFAULT_LANGUAGES, SUPPORTED_LANGUAGES
 from tests.evaluation import toxicity_corpus, toxicity_reference
 
 PATH = Path(__file__).parent / "data" / "toxicity_golden.json"

@@ -20,7 +20,7 @@ from typing import Any
 
 from glin_profanity import Filter
 
-from llmotel.evaluation.toxicity import (
+from llmotel.evaluation.checks.toxicity import (
     DIRECTED_WINDOW,
     SCORE_AMBIGUOUS,
     SCORE_DIRECTED_MILD,
@@ -143,7 +143,7 @@ class Detector:
 
 
 def lexicon() -> Lexicon:
-    path = resources.files("llmotel.evaluation") / "data" / "toxicity" / "lexicon.json"
+    path = resources.files("llmotel.evaluation.checks") / "data" / "toxicity" / "lexicon.json"
     return Lexicon.from_data(json.loads(path.read_text(encoding="utf-8")))
 
 

@@ -1,8 +1,8 @@
-"""Toxicity judged by an LLM, behind the offline pre-check of :mod:`llmotel.evaluation.toxicity`.
+"""Toxicity judged by an LLM, behind the offline pre-check of :mod:`llmotel.evaluation.checks.toxicity`.
 
 The pre-check runs first on each side (the user's message, the answer). When it is certain (explicit abuse: a
 threat, strong profanity addressed to the reader) its result stands and the judge is not called; otherwise the
-judge (prompt ``data/judge/toxicity.json``) classifies the text into :data:`CATEGORIES` with a severity.
+judge (prompt ``data/toxicity.json``) classifies the text into :data:`CATEGORIES` with a severity.
 
 ``user_dissatisfaction`` is reported for the user's message only, and it does not make a text toxic by itself:
 an unhappy customer is worth counting, not worth flagging as abuse.
@@ -15,8 +15,9 @@ from typing import Any
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap
+from llmotel.evaluation.checks.toxicity import LABEL_SAFE, LABEL_TOXIC, TARGETS, ToxicityPrecheckEvaluator
 from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
-from llmotel.evaluation.judge_checks import (
+from llmotel.evaluation.judge.checks import (
     DEFAULT_TIMEOUT,
     JudgeCheck,
     budget_skipped,
@@ -24,7 +25,6 @@ from llmotel.evaluation.judge_checks import (
     fraction,
     judge_metadata,
 )
-from llmotel.evaluation.toxicity import LABEL_SAFE, LABEL_TOXIC, TARGETS, ToxicityPrecheckEvaluator
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult
 
 NAME = "toxicity"

@@ -172,7 +172,7 @@ def phrase_lists() -> tuple[PhraseList, ...]:
     if _PHRASE_LISTS is None:
         with _LOCK:
             if _PHRASE_LISTS is None:
-                folder = resources.files("llmotel.evaluation") / "data" / "failure_to_answer"
+                folder = resources.files("llmotel.evaluation.checks") / "data" / "failure_to_answer"
                 loaded = []
                 for entry in folder.iterdir():
                     if entry.name.endswith(".json"):

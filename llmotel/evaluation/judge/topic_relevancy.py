@@ -1,6 +1,6 @@
 """Topic relevancy: is the user's message within the topics the application is meant for? Judged by an LLM.
 
-The judge (prompt ``data/judge/topic_relevancy.json``) sees the allowed topics as a numbered list and answers with
+The judge (prompt ``data/topic_relevancy.json``) sees the allowed topics as a numbered list and answers with
 a number (0: none of them), so its reply can only name a configured topic. The prompt's schema is narrowed to
 ``0..len(topics)`` for each evaluator, and the judge's own validation (with its repair retry) enforces it.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap
 from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
-from llmotel.evaluation.judge_checks import (
+from llmotel.evaluation.judge.checks import (
     DEFAULT_TIMEOUT,
     JudgeCheck,
     budget_skipped,

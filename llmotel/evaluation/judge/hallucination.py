@@ -1,6 +1,6 @@
 """Hallucination: is a RAG answer grounded in the retrieved context? Judged claim by claim by an LLM.
 
-The judge (prompt ``data/judge/hallucination.json``) splits the answer into atomic factual claims and gives each
+The judge (prompt ``data/hallucination.json``) splits the answer into atomic factual claims and gives each
 a verdict against the context: ``supported``, ``contradicted`` or ``unsupported`` (the context says nothing),
 with a quote from the context as evidence. A contradicted claim always counts against the answer; an unsupported
 one does too unless ``count_unsupported=False`` (for answers that may add general knowledge to the context).
@@ -18,7 +18,7 @@ from typing import Any
 
 from llmotel.evaluation._text import cap
 from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
-from llmotel.evaluation.judge_checks import (
+from llmotel.evaluation.judge.checks import (
     DEFAULT_TIMEOUT,
     JudgeCheck,
     budget_skipped,

@@ -14,7 +14,7 @@ from functools import lru_cache
 from glin_profanity.utils.leetspeak import SPACED_CHARS_PATTERN, get_leetspeak_tables
 from glin_profanity.utils.unicode import HOMOGLYPHS, ZERO_WIDTH_CHARS
 
-from llmotel.evaluation.profanity.mapped import Edit, MappedText, edited, regex_edits, rewritten
+from llmotel.evaluation.checks.profanity.mapped import Edit, MappedText, edited, regex_edits, rewritten
 
 LEETSPEAK_LEVEL = "moderate"
 _MARKS = re.compile("[\u0300-\u036f]")

@@ -9,7 +9,7 @@ Two tiers of compiled patterns run on the message first (microseconds, no networ
 * **weak** signals are a broad net: words such as "ignore", "instructions", "system prompt", "pretend",
   "jailbreak", fake role lines ("System:"), code that could be executed (SQL, script tags, shell substitutions,
   template expressions) and long base64 blobs. Most messages that hit them are innocent, so the judge (prompt
-  ``data/judge/prompt_injection.json``) decides.
+  ``data/prompt_injection.json``) decides.
 
 Default ``judge_all=False``: the judge is only called on a weak signal, and a message without any signal is
 ``benign`` (method ``heuristic``). Injection attempts are a tiny share of real traffic, so judging every message
@@ -29,7 +29,7 @@ from typing import Any
 
 from llmotel.evaluation._text import cap
 from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
-from llmotel.evaluation.judge_checks import (
+from llmotel.evaluation.judge.checks import (
     DEFAULT_TIMEOUT,
     JudgeCheck,
     budget_skipped,

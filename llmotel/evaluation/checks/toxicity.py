@@ -23,9 +23,9 @@ per-language insults, threats and second-person words. Each hit has a strength; 
 other words), so ``certain_safe`` is off by default: only explicit abuse is certain.
 
 Matching is a single pass per view of the text: glin-profanity's dictionaries are one trie-shaped pattern
-(:mod:`llmotel.evaluation.profanity`, which ports glin's rules: normalisation, obfuscation, safe words, which hits
-it reports), and llmotel's insult lists another (:mod:`llmotel.evaluation.toxicity_lexicon`). It finds exactly
-what glin-profanity's per-word search found (tests compare the two) for about a twentieth of the work.
+(:mod:`llmotel.evaluation.checks.profanity`, which ports glin's rules: normalisation, obfuscation, safe words,
+which hits it reports), and llmotel's insult lists another (:mod:`llmotel.evaluation.checks.toxicity_lexicon`).
+It finds exactly what glin-profanity's per-word search found (tests compare the two) for about a twentieth of the work.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ if importlib.util.find_spec("glin_profanity") is None:  # pragma: no cover - dep
         "the toxicity pre-check needs glin-profanity: pip install 'llmotel[evaluators]'", name="glin_profanity"
     )
 
-from llmotel.evaluation.profanity.scanner import ProfanityScanner
-from llmotel.evaluation.toxicity_lexicon import MILD, STRONG, Lexicon, fold
+from llmotel.evaluation.checks.profanity.scanner import ProfanityScanner
+from llmotel.evaluation.checks.toxicity_lexicon import MILD, STRONG, Lexicon, fold
 
 NAME = "toxicity"
 METHOD = "glin_profanity+lexicon"
@@ -132,7 +132,7 @@ def lexicon() -> Lexicon:
     if _LEXICON is None:
         with _LOCK:
             if _LEXICON is None:
-                path = resources.files("llmotel.evaluation") / "data" / "toxicity" / "lexicon.json"
+                path = resources.files("llmotel.evaluation.checks") / "data" / "toxicity" / "lexicon.json"
                 _LEXICON = Lexicon.from_data(json.loads(path.read_text(encoding="utf-8")))
     return _LEXICON
 

@@ -12,8 +12,8 @@ import bisect
 import re
 from typing import NamedTuple
 
-from llmotel.evaluation.profanity.dictionary import DictionaryIndex, squeeze
-from llmotel.evaluation.profanity.mapped import Edit, MappedText, edited, regex_edits
+from llmotel.evaluation.checks.profanity.dictionary import DictionaryIndex, squeeze
+from llmotel.evaluation.checks.profanity.mapped import Edit, MappedText, edited, regex_edits
 
 # --- HTML ---------------------------------------------------------------------------------------------------------
 HTML_DECODE_DEPTH = 2

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from llmotel.evaluation._trie import trie_pattern
+from llmotel.evaluation.checks._trie import trie_pattern
 
 #: Strengths of a hit.
 STRONG, MILD, AMBIGUOUS = 2, 1, 0

@@ -19,11 +19,17 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from llmotel.evaluation._trie import trie_pattern
-from llmotel.evaluation.profanity import obfuscation, whitelist
-from llmotel.evaluation.profanity.dictionary import DictionaryIndex, active_words
-from llmotel.evaluation.profanity.mapped import MappedText, edited
-from llmotel.evaluation.profanity.normalize import leet_mapped, leet_text, leet_texts, unicode_mapped, unicode_text
+from llmotel.evaluation.checks._trie import trie_pattern
+from llmotel.evaluation.checks.profanity import obfuscation, whitelist
+from llmotel.evaluation.checks.profanity.dictionary import DictionaryIndex, active_words
+from llmotel.evaluation.checks.profanity.mapped import MappedText, edited
+from llmotel.evaluation.checks.profanity.normalize import (
+    leet_mapped,
+    leet_text,
+    leet_texts,
+    unicode_mapped,
+    unicode_text,
+)
 
 Edge = Literal["ascii", "native", "kata", "free"]
 ViewKind = Literal["orig", "norm", "aggr", "enhanced"]

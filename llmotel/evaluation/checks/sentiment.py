@@ -3,7 +3,7 @@
 VADER is a rule-based English lexicon (its word and emoji lexicons ship inside the package; nothing is downloaded;
 its only network use is an interactive demo under ``__main__``, never imported here). It knows English only:
 other languages score as neutral, so by default a text confidently detected as another language is skipped
-(detection shared with :mod:`llmotel.evaluation.language`).
+(detection shared with :mod:`llmotel.evaluation.checks.language`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap, letter_count, prose
-from llmotel.evaluation.language import detect_language, language_name
+from llmotel.evaluation.checks.language import detect_language, language_name
 from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationInput, EvaluationResult
 
 LABEL_POSITIVE = "positive"

@@ -1,7 +1,7 @@
 """Answer relevance: does the answer address the user's question? The LLM judge's view of failure to answer.
 
 The offline ``failure_to_answer`` check catches the obvious failures (empty answers, refusal and "I don't know"
-phrasings) for free; this judge (prompt ``data/judge/answer_relevance.json``) also catches the answers that say a
+phrasings) for free; this judge (prompt ``data/answer_relevance.json``) also catches the answers that say a
 lot without answering: partial answers, evasions in words no phrase list has, and answers about something else.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from llmotel.evaluation._text import cap
 from llmotel.evaluation.judge import Judge, JudgeBudgetExceeded
-from llmotel.evaluation.judge_checks import (
+from llmotel.evaluation.judge.checks import (
     DEFAULT_TIMEOUT,
     JudgeCheck,
     budget_skipped,

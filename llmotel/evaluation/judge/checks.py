@@ -17,11 +17,11 @@ from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationResult
 
 #: judge-backed check name -> "module:class" (constructed as ``Class(judge, **options)``)
 JUDGE_CHECKS: Mapping[str, str] = {
-    "hallucination": "llmotel.evaluation.hallucination:HallucinationEvaluator",
-    "toxicity": "llmotel.evaluation.toxicity_judge:ToxicityJudgeEvaluator",
-    "prompt_injection": "llmotel.evaluation.prompt_injection:PromptInjectionEvaluator",
-    "topic_relevancy": "llmotel.evaluation.topic_relevancy:TopicRelevancyEvaluator",
-    "answer_relevance": "llmotel.evaluation.answer_relevance:AnswerRelevanceEvaluator",
+    "hallucination": "llmotel.evaluation.judge.hallucination:HallucinationEvaluator",
+    "toxicity": "llmotel.evaluation.judge.toxicity_judge:ToxicityJudgeEvaluator",
+    "prompt_injection": "llmotel.evaluation.judge.prompt_injection:PromptInjectionEvaluator",
+    "topic_relevancy": "llmotel.evaluation.judge.topic_relevancy:TopicRelevancyEvaluator",
+    "answer_relevance": "llmotel.evaluation.judge.answer_relevance:AnswerRelevanceEvaluator",
 }
 
 #: ``skip_reason`` metadata of a result skipped because the judge's token budget was used up.
