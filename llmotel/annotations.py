@@ -17,7 +17,16 @@ from opentelemetry import trace
 
 from llmotel import openinference
 from llmotel import semconv as sc
-from llmotel.content import Truncator, as_text, message, output_message, text_part, to_json, tool_call_part
+from llmotel.content import (
+    Truncator,
+    as_text,
+    keep_private_content,
+    message,
+    output_message,
+    text_part,
+    to_json,
+    tool_call_part,
+)
 from llmotel.errors import AnnotationError
 from llmotel.prompt import Prompt
 
@@ -329,7 +338,10 @@ def annotate(
                 if value is not None:
                     attrs.update(openinference.io_attributes(direction, attrs[key], not isinstance(value, str)))
     if not capture:
-        attrs = {k: v for k, v in attrs.items() if k == sc.GEN_AI_RETRIEVAL_DOCUMENTS}
+        kept = {k: v for k, v in attrs.items() if k == sc.GEN_AI_RETRIEVAL_DOCUMENTS}
+        if settings.evaluates_content and target.is_recording():  # for the evaluators only, never exported
+            keep_private_content(target, {k: v for k, v in attrs.items() if k not in kept})
+        attrs = kept
     if tool_definitions is not None:
         if not isinstance(tool_definitions, Sequence) or not all(isinstance(t, Mapping) for t in tool_definitions):
             raise AnnotationError("tool_definitions must be a list of dicts ({type?, name, description?, parameters?})")

@@ -123,7 +123,7 @@ class LLMCall:
         self,
         telemetry: Telemetry,
         operation: str,
-        provider: str,
+        provider: str | None,
         request_model: str | None,
         server_address: str | None,
         server_port: int | None,
@@ -134,7 +134,9 @@ class LLMCall:
         self.request_model = request_model = request_model or None
         self.server_address = server_address = server_address or None
         self.server_port = server_port = server_port or None
-        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
+        if provider:  # a manual llm() span may not name its provider
+            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
         if request_model:
             attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
         if server_address:
@@ -293,7 +295,7 @@ class LLMCall:
 
 def _build_metric_attributes(
     operation: str,
-    provider: str,
+    provider: str | None,
     request_model: str | None,
     server_address: str | None,
     server_port: int | None,
@@ -301,7 +303,9 @@ def _build_metric_attributes(
     error_type: str | None,
 ) -> MetricAttributes:
     """The attributes of the duration metric, and of the input and output token usage metrics."""
-    attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
+    attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
+    if provider:
+        attrs[sc.GEN_AI_PROVIDER_NAME] = provider
     if request_model is not None:
         attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
     if server_address is not None:

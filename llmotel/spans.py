@@ -4,7 +4,8 @@ Each is a decorator (``@workflow``, ``@workflow(name=...)``) for sync, async, ge
 functions, and a context manager (``with llmotel.workflow("name") as span:``, ``async with`` too).
 Decorated functions record their bound arguments and return value (or yielded items) as JSON when content
 capture is on: data only (``self``/``cls``, clients, callables and other objects are left out, sizes capped; see
-:mod:`llmotel._jsonable`); ``llm`` and ``embedding`` never do (annotate them by hand). Workflow and agent spans
+:mod:`llmotel._jsonable`); ``llm`` and ``embedding`` never do (annotate them by hand). An ``llm`` span is an LLM
+call of :mod:`llmotel.calls` (annotation context, GenAI metrics, the error, one end). Workflow and agent spans
 also carry them as ``gen_ai.input.messages`` / ``gen_ai.output.messages``; with ``compat=["openinference"]``
 every manual span carries ``openinference.span.kind`` and ``input.value`` / ``output.value`` too.
 """
@@ -25,8 +26,9 @@ from opentelemetry.trace import Span, SpanKind
 from llmotel import openinference
 from llmotel import semconv as sc
 from llmotel._jsonable import SKIP, call_arguments, jsonable
-from llmotel._setup import effective_settings, manual_tracer
+from llmotel._setup import call_telemetry, effective_settings, manual_tracer
 from llmotel.annotations import documents_attribute
+from llmotel.calls import LLMCall
 from llmotel.content import Truncator, message, output_message, record_error, text_part, to_json
 from llmotel.errors import AnnotationError
 
@@ -62,6 +64,7 @@ class ManualSpan:
         self._name = name
         self._attributes = dict(attributes)
         self._active: list[tuple[Span, object]] = []
+        self._calls: dict[int, LLMCall] = {}  # llm spans in flight, by id(span)
 
     # --- span lifecycle -------------------------------------------------------------------------------------------
 
@@ -77,17 +80,38 @@ class ManualSpan:
         attrs: dict[str, Any] = {sc.LLMOTEL_SPAN_KIND: kind.kind, **self._attributes}
         if openinference.enabled(effective_settings().compat):
             attrs.update(openinference.kind_attributes(kind.kind))
+        if kind is _LLM:
+            return self._start_llm_call(attrs)
         if kind.operation:
             attrs[sc.GEN_AI_OPERATION_NAME] = kind.operation
         if kind.name_attribute:
             attrs[kind.name_attribute] = name
         return manual_tracer().start_span(self._span_name(name), kind=kind.span_kind, attributes=attrs)
 
-    @staticmethod
-    def _fail(span: Span, exc: BaseException) -> None:
-        settings = effective_settings()
-        span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
-        record_error(span, exc, settings.capture_content, settings.redact_pii)
+    def _start_llm_call(self, attrs: dict[str, Any]) -> Span:
+        """An ``llm`` span is an LLM call of the LLM-call API: annotation context at its start, GenAI metrics and
+        the error at its end, content annotated with capture off kept for the evaluators."""
+        call = LLMCall(call_telemetry(), sc.OP_CHAT, attrs.get(sc.GEN_AI_PROVIDER_NAME),
+                       attrs.get(sc.GEN_AI_REQUEST_MODEL), None, None)
+        call.start_attributes.update(attrs)
+        span = call.start()
+        if self._name:
+            span.update_name(self._name)
+        self._calls[id(span)] = call
+        return span
+
+    def _finish(self, span: Span, exc: BaseException | None) -> None:
+        """End the span: an LLM call through its lifecycle, any other span here."""
+        call = self._calls.pop(id(span), None)
+        if call is not None:
+            _read_response(call, span)
+            call.end(exc)
+            return
+        if exc is not None:
+            settings = effective_settings()
+            span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
+            record_error(span, exc, settings.capture_content, settings.redact_pii)
+        span.end()
 
     # --- context manager ----------------------------------------------------------------------------------------------
 
@@ -101,9 +125,7 @@ class ManualSpan:
                  tb: TracebackType | None) -> None:
         span, token = self._active.pop()
         otel_context.detach(token)  # type: ignore[arg-type]
-        if exc is not None:
-            self._fail(span, exc)
-        span.end()
+        self._finish(span, exc)
 
     async def __aenter__(self) -> Span:
         return self.__enter__()
@@ -134,11 +156,9 @@ class ManualSpan:
         return span, otel_context.attach(trace.set_span_in_context(span))
 
     def _end(self, span: Span, result: Any = None, exc: BaseException | None = None, has_result: bool = False) -> None:
-        if exc is not None:
-            self._fail(span, exc)
-        elif has_result and self._kind.captures_io and effective_settings().capture_content:
+        if exc is None and has_result and self._kind.captures_io and effective_settings().capture_content:
             _record_output(span, self._kind, result)
-        span.end()
+        self._finish(span, exc)
 
     def _function(self, fn: Callable[..., Any], name: str, signature: inspect.Signature | None) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -326,6 +346,16 @@ def _factory(kind: _Kind) -> Callable[..., Any]:
 
     make.__name__ = kind.kind
     return make
+
+
+def _read_response(call: LLMCall, span: Span) -> None:
+    """What the application set on an ``llm`` span by hand (response model, token counts) for the metrics."""
+    attributes: Mapping[str, Any] = getattr(span, "attributes", None) or {}
+    model = attributes.get(sc.GEN_AI_RESPONSE_MODEL)
+    if isinstance(model, str):
+        call.response_model = model
+    call.input_tokens = attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+    call.output_tokens = attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
 
 
 def _attributes(kind: _Kind, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -203,3 +203,44 @@ def test_any_chat_shaped_messages_give_schema_shaped_content(messages, answer):
     assert all(isinstance(m["parts"], list) for m in inputs)
     (output,) = json.loads(span.attributes[sc.GEN_AI_OUTPUT_MESSAGES])
     assert output["finish_reason"] == "" and output["parts"] == [{"type": "text", "content": answer}]
+
+
+# --- manual llm() spans are LLM calls of the same API ----------------------------------------------------------------
+
+
+def test_a_manual_llm_span_gets_annotation_context_and_metrics():
+    pipeline = Pipeline()
+    prompt = llmotel.Prompt(template="Capital of {country}?", variables={"country": "France"}, id="cap")
+    with llmotel.annotation_context(prompt=prompt), llmotel.llm(model_name="my-model", model_provider="acme") as span:
+        llmotel.annotate(input="Capital of France?", output="Paris")
+        span.set_attribute(sc.GEN_AI_USAGE_INPUT_TOKENS, 7)
+        span.set_attribute(sc.GEN_AI_USAGE_OUTPUT_TOKENS, 2)
+    (span,) = pipeline.spans()
+    assert span.name == "chat my-model" and span.kind is SpanKind.CLIENT
+    assert span.attributes[sc.LLMOTEL_PROMPT_TEMPLATE] == "Capital of {country}?"
+    assert span.attributes[sc.GEN_AI_PROVIDER_NAME] == "acme"
+    assert {sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE} <= pipeline.metric_names()
+
+
+def test_a_manual_llm_span_with_capture_off_is_still_evaluated_on_its_content():
+    pipeline = Pipeline(capture_content=False, evaluators=[SeesContent()])
+
+    @llmotel.llm(model_name="m")
+    def ask(question: str) -> str:
+        llmotel.annotate(input=question, output="Paris")
+        return "Paris"
+
+    ask("What is the capital of France?")
+    (span,) = pipeline.spans()
+    assert "France" not in json.dumps(dict(span.attributes))
+    (result,) = [e for e in span.events if e.name == sc.GEN_AI_EVALUATION_RESULT_EVENT]
+    assert result.attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] == "yes"
+
+
+def test_a_manual_llm_span_ends_once_with_the_error():
+    pipeline = Pipeline()
+    with pytest.raises(TimeoutError), llmotel.llm("my call", model_name="m"):
+        raise TimeoutError("slow")
+    (span,) = pipeline.spans()
+    assert span.name == "my call"
+    assert span.attributes[sc.ERROR_TYPE] == "TimeoutError" and span.status.status_code is StatusCode.ERROR
