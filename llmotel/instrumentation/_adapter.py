@@ -85,6 +85,16 @@ class EndpointAdapter:
         endpoint.request(call, body, call.start_attributes)
         return call
 
+    def read_response(self, path: str, telemetry: Telemetry, response: Any, provider: str | None = None,
+                      model: str | None = None) -> LLMCall:
+        """A response of endpoint ``path`` read by this adapter's own rules (token counts, finish reasons, ids;
+        output messages when ``telemetry`` collects content) into an LLM call that is never started: no span, no
+        metrics. For callers that account for their own calls (the judge)."""
+        endpoint = self.endpoints[path]
+        call = LLMCall(telemetry, endpoint.operation, provider or self.default_provider, model, None, None)
+        endpoint.response(call, response)
+        return call
+
     def on_response(self, call: LLMCall, response: Any) -> None:
         call.handler.response(call, response)
 

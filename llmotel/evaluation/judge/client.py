@@ -10,11 +10,14 @@ so it makes no span and never nests in the user's trace. With ``trace=True`` eac
 span of its own (``evaluation judge <evaluator>``) with the LLM spans under it; :func:`is_judge_trace` tells the
 evaluating processor which traces those are, so judge calls are never evaluated themselves.
 
-This is the only module of ``llmotel.evaluation`` that touches a provider SDK, and it imports the SDK lazily.
+This is the only module of ``llmotel.evaluation`` that touches a provider SDK, and it imports the SDK lazily. The
+token counts of a reply are read by the provider's instrumentation adapter (``read_response``), so the judge and
+the traced calls count alike.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.resources
 import inspect
@@ -32,6 +35,8 @@ from opentelemetry import metrics, trace
 
 from llmotel import semconv as sc
 from llmotel._version import __version__
+from llmotel.calls import Telemetry
+from llmotel.config import Settings
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation.judge.budget import (
     MAX_RETRY_AFTER,
@@ -50,6 +55,7 @@ from llmotel.evaluation.judge.prompts import (
     _problem,
     load_prompt,
 )
+from llmotel.instrumentation._adapter import EndpointAdapter
 
 logger = logging.getLogger("llmotel")
 
@@ -71,6 +77,33 @@ def _sum(*values: int | None) -> int | None:
 
 
 PROVIDERS = ("openai", "anthropic")
+
+
+@functools.cache
+def _adapter(provider: str) -> tuple[EndpointAdapter, str]:
+    """The instrumentation adapter reading ``provider``'s responses, and the endpoint the judge calls."""
+    if provider == "anthropic":
+        from llmotel.instrumentation.anthropic import AnthropicAdapter
+
+        return AnthropicAdapter(), "/v1/messages"
+    from llmotel.instrumentation.openai import OpenAIAdapter
+
+    return OpenAIAdapter(), "/chat/completions"
+
+
+@functools.cache
+def _usage_telemetry() -> Telemetry:
+    """Telemetry for reading judge responses: no content, no metrics, never a span."""
+    return Telemetry(Settings(capture_content=False, metrics=False))
+
+
+def _reply_text(provider: str, response: Any) -> str:
+    if provider == "anthropic":
+        blocks = getattr(response, "content", None) or []
+        return "".join(b.text for b in blocks if getattr(b, "type", None) == "text" and isinstance(b.text, str))
+    choices = getattr(response, "choices", None) or []
+    content = getattr(choices[0].message, "content", None) if choices else None
+    return content if isinstance(content, str) else ""
 
 
 # --- the judge ------------------------------------------------------------------------------------------------------
@@ -363,25 +396,13 @@ class Judge:
         )
 
     def _read(self, response: Any) -> tuple[str, _Usage]:
-        usage = getattr(response, "usage", None)
-        if self.provider == "anthropic":
-            blocks = getattr(response, "content", None) or []
-            text = "".join(b.text for b in blocks if getattr(b, "type", None) == "text" and isinstance(b.text, str))
-            input_tokens = _sum(
-                _int(getattr(usage, "input_tokens", None)),
-                _int(getattr(usage, "cache_read_input_tokens", None)),  # anthropic counts these apart from input
-                _int(getattr(usage, "cache_creation_input_tokens", None)),
-            )
-            output_tokens = _int(getattr(usage, "output_tokens", None))
-            return text, _Usage(input_tokens, output_tokens, _sum(input_tokens, output_tokens))
-        choices = getattr(response, "choices", None) or []
-        content = getattr(choices[0].message, "content", None) if choices else None
-        input_tokens = _int(getattr(usage, "prompt_tokens", None))
-        output_tokens = _int(getattr(usage, "completion_tokens", None))
-        total = _int(getattr(usage, "total_tokens", None))
-        return content if isinstance(content, str) else "", _Usage(
-            input_tokens, output_tokens, total if total is not None else _sum(input_tokens, output_tokens)
-        )
+        """The reply's text, and its token counts read by the provider's instrumentation adapter (one set of rules:
+        Anthropic's input tokens include cache reads and writes, as the GenAI conventions ask)."""
+        adapter, path = _adapter(self.provider)
+        usage = adapter.read_response(path, _usage_telemetry(), response)
+        input_tokens, output_tokens = _int(usage.input_tokens), _int(usage.output_tokens)
+        return _reply_text(self.provider, response), _Usage(input_tokens, output_tokens,
+                                                            _sum(input_tokens, output_tokens))
 
     def _record(self, usage: _Usage, evaluator: str) -> None:
         attributes = {
