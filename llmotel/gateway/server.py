@@ -205,6 +205,11 @@ def serve(settings: Settings, options: GatewayOptions) -> int:
         logger.info("llmotel gateway: %s received; draining", signal.Signals(signum).name)
         stop.set()
 
+    from llmotel.evaluation import builtin
+
+    # A server listens once it can evaluate: the checks load before it does (an application's enable() loads them
+    # in the background instead), so a SIGTERM soon after start never spends its grace period waiting for a load.
+    builtin.load_in_background = False
     gateway = Gateway(settings, options)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
