@@ -22,7 +22,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmotel.evaluation.types import EvaluationInput, EvaluatorOutput
@@ -154,9 +154,10 @@ class LoadingRedactor:
         self.redactor = redactor
         self._loaded = loaded
 
-    def redact(self, text: str) -> tuple[str, Mapping[str, int]]:
+    def redact(self, text: str, context: Sequence[str] = ()) -> tuple[str, Mapping[str, int]]:
+        """The redactor's result; ``context`` (the JSON key or attribute name the text sits under) passed on."""
         self._loaded.wait()
-        result: tuple[str, Mapping[str, int]] = self.redactor.redact(text)
+        result: tuple[str, Mapping[str, int]] = self.redactor.redact(text, context=context)
         return result
 
     def __getattr__(self, name: str) -> Any:

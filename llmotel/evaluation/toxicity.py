@@ -50,7 +50,6 @@ if importlib.util.find_spec("glin_profanity") is None:  # pragma: no cover - dep
         "the toxicity pre-check needs glin-profanity: pip install 'llmotel[evaluators]'", name="glin_profanity"
     )
 
-from llmotel.evaluation.profanity.scanner import ProfanityScanner
 from llmotel.evaluation.toxicity_lexicon import MILD, STRONG, Lexicon, fold
 
 NAME = "toxicity"
@@ -99,6 +98,9 @@ class Detector:
 
     def __init__(self, languages: tuple[str, ...], lexicon: Lexicon) -> None:
         self.lexicon = lexicon
+        # glin-profanity's lists load here, on the background loading thread, not when enable() builds the check
+        from llmotel.evaluation.profanity.scanner import ProfanityScanner
+
         self.scanner = ProfanityScanner(languages, lexicon.ignore)
 
     def hits(self, text: str, views: list[str]) -> list[_Hit]:
