@@ -10,7 +10,8 @@ comparison each kind of test: a boolean (exact McNemar), a continuous score (pai
 values: the slow case), a 1-5 grade (bootstrap over few distinct values) and a label (permutation test).
 
 Each command runs in its own child process (``python -m llmotel ...``, as a user runs it); its wall time is
-measured around the process and its peak RSS is the child's own VmHWM (ru_maxrss would be inherited across exec).
+measured around the process, its CPU time (user + system) is the child's own (less sensitive than wall time to a
+shared machine's load), and its peak RSS is the child's VmHWM (ru_maxrss would be inherited across exec).
 The targets are the issue's: under 10 s for each command and an HTML file under 20 MB.
 """
 
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 WORDS = """the capital of france is paris which lies on the seine river and has been the seat of government
 for centuries it is known for its museums cafes bridges and long history of art science and politics""".split()  # noqa: SIM905
 _CHILD = """
-import json, sys, time
+import json, resource, sys, time
 started = time.perf_counter()
 from llmotel.cli import main
 try:
@@ -42,9 +43,11 @@ try:
 except SystemExit as exc:
     code = exc.code or 0
 wall = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
 with open("/proc/self/status") as status:
     hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-print(json.dumps({"code": code, "inside_s": wall, "peak_rss_mb": hwm / 1024}), file=sys.stderr)
+print(json.dumps({"code": code, "inside_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": hwm / 1024}),
+      file=sys.stderr)
 """
 
 
@@ -78,11 +81,11 @@ def build(store: str, records: int) -> tuple[str, str]:
     def tone(input_data: Any, output: str, expected: str) -> str:
         return ("neutral", "positive", "negative")[(len(output) + (output != expected)) % 3]
 
+    def task(input_data: dict[str, int], config: dict[str, str]) -> str:  # the run's config says which variant
+        return answer(input_data["q"], config["variant"])
+
     run_ids = []
     for variant in ("a", "b"):
-        def task(input_data: dict[str, int], variant: str = variant) -> str:
-            return answer(input_data["q"], variant)
-
         experiment = llmotel.experiment("bench", task, dataset, evaluators=[exact, overlap, grade, tone],
                                         config={"variant": variant}, store=store)
         started = time.perf_counter()
@@ -102,7 +105,7 @@ def command(*args: str) -> dict[str, Any]:
     figures = json.loads(done.stderr.strip().splitlines()[-1])
     if figures["code"] not in (0, 1):
         raise SystemExit(f"llmotel {' '.join(args)} failed:\n{done.stderr}")
-    return {"wall_s": round(wall, 2), "inside_s": round(figures["inside_s"], 2),
+    return {"wall_s": round(wall, 2), "inside_s": round(figures["inside_s"], 2), "cpu_s": round(figures["cpu_s"], 2),
             "peak_rss_mb": round(figures["peak_rss_mb"], 1), "exit": figures["code"]}
 
 

@@ -5,11 +5,16 @@
     python benchmarks/gateway.py burst       # peak RSS and losses under a 10x burst (SDK exporters retrying 429s)
     python benchmarks/gateway.py outage      # spans lost across a 30 s backend outage
     python benchmarks/gateway.py restart     # spans lost across a gateway crash (SIGKILL) and restart with --spool
+    python benchmarks/gateway.py application # an application's call latency at 100 calls/s: evaluation off,
+                                             # in a thread, enable(evaluation_in="subprocess")
 
 The gateway is a real subprocess (``llmotel gateway``); the backend is the tests' OTLP receiver on loopback; the
 spans are LLM chat spans with 500-character messages (the texts of ``benchmarks/evaluation.py``, a ticket number
 making each one different). Senders are the OpenTelemetry SDK's OTLP exporters (or plain HTTP posts of the
-same protobuf for the latency and throughput modes). Targets (issue 18): >= 300 spans/s per core, 0 spans lost.
+same protobuf for the latency and throughput modes). The application mode runs an application in a fresh process
+per configuration: the real OpenAI client (over ``benchmarks/evaluation.py``'s in-process transport, no network)
+called from one thread on a fixed schedule, exporting to the OTLP receiver. Targets (issue 18): >= 300 spans/s per
+core, 0 spans lost.
 """
 
 from __future__ import annotations
@@ -339,6 +344,65 @@ def run_restart(args: argparse.Namespace) -> None:
             process.wait(60)
 
 
+APPLICATION = """
+import json, sys, time
+sys.path.insert(0, {benchmarks!r})
+from evaluation import call, client
+import llmotel
+
+place = {place!r}
+checks = dict(evaluators={checks!r}, redact_pii=True, pii_use_ner=False) if place != "off" else {{}}
+llmotel.enable(endpoint={endpoint!r}, metrics=False, console=False,
+               **(dict(checks, evaluation_in=place) if place != "off" else checks))
+c = client()
+for _ in range(50):
+    call(c)
+llmotel.flush(timeout=120)
+latencies, interval = [], 1 / {rate!r}
+start = time.perf_counter()
+for i in range({calls!r}):
+    due = start + i * interval
+    if (wait := due - time.perf_counter()) > 0:
+        time.sleep(wait)
+    t0 = time.perf_counter()
+    call(c)
+    latencies.append(time.perf_counter() - t0)
+elapsed = time.perf_counter() - start
+llmotel.flush(timeout=600)
+print(json.dumps({{"latencies": latencies, "elapsed": elapsed}}))
+llmotel.shutdown()
+"""
+
+
+def run_application(args: argparse.Namespace) -> None:
+    import subprocess
+
+    from tests.gateway.processes import clean_environment
+
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"one application thread calling the OpenAI client at {args.rate:.0f} calls/s offered for {args.calls} "
+          f"calls, PII redaction + {OFFLINE.replace(',', ' + ')} (500-char messages), ms per call:")
+    with OtlpReceiver() as receiver:
+        for place in ("off", "thread", "subprocess"):
+            code = APPLICATION.format(benchmarks=os.path.dirname(os.path.abspath(__file__)), place=place,
+                                      checks=OFFLINE.split(","), endpoint=receiver.http_endpoint, rate=args.rate,
+                                      calls=args.calls)
+            receiver.clear()
+            done = subprocess.run([sys.executable, "-c", code], env=clean_environment(), capture_output=True,
+                                  text=True, timeout=1800, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"the {place} application failed:\n{done.stderr[-3000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            latencies = result["latencies"]
+            name = {"off": "no evaluation", "thread": "evaluation in a thread (default)",
+                    "subprocess": 'evaluation_in="subprocess"'}[place]
+            print(f"  {name:34s} p50 {statistics.median(latencies) * 1e3:6.2f}  p99 "
+                  f"{percentile(latencies, 0.99) * 1e3:6.2f}  reached {len(latencies) / result['elapsed']:5.1f} "
+                  f"calls/s; spans at the backend: {len(receiver.spans)} of {args.calls + 50}, "
+                  f"{sum(1 for s in receiver.spans if any(e.name == 'gen_ai.evaluation.result' for e in s.events))} "
+                  f"with evaluation results")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -356,9 +420,12 @@ def main() -> None:
     outage.add_argument("--seconds", type=float, default=30.0)
     restart = sub.add_parser("restart")
     restart.add_argument("--rate", type=float, default=100.0)
+    application = sub.add_parser("application")
+    application.add_argument("--rate", type=float, default=100.0, help="calls per second offered")
+    application.add_argument("--calls", type=int, default=3000)
     args = parser.parse_args()
     modes: dict[str, Any] = {"throughput": run_throughput, "latency": run_latency, "burst": run_burst,
-                             "outage": run_outage, "restart": run_restart}
+                             "outage": run_outage, "restart": run_restart, "application": run_application}
     modes[args.mode](args)
 
 

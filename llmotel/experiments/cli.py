@@ -185,16 +185,25 @@ def _report_command(args: argparse.Namespace) -> int:
 
     if args.compare is not None and args.baseline is not None:
         raise ExperimentError("give --compare OTHER or --baseline BRANCH|FILE.jsonl, not both")
-    store = _store(args)
-    result = ExperimentResult(store, args.a)
     comparing = args.compare is not None or args.baseline is not None
+    run_ref, iteration, _ = args.a.partition("#")
+    if iteration and not comparing:
+        raise ExperimentError(f"{args.a!r}: RUN#N picks one run of a multi-run experiment for a comparison "
+                              "(with --compare OTHER or --baseline); the report of RUN shows all its runs")
+    store = _store(args)
+    result = ExperimentResult(store, run_ref)  # the page shows the whole run; RUN#N's iteration is compared
     args.b, args.a = (args.a, args.compare) if args.compare is not None else (None, args.a)
     with contextlib.ExitStack() as stack:
-        comparison = None
+        comparison, rows = None, None
         if comparing:
             from llmotel.experiments.compare import compare
 
             before, after = stack.enter_context(_sides(args))
+            if args.format == "html" and after.result.run_id == result.run_id:
+                from llmotel.experiments.html_report import RecordRows
+
+                rows = RecordRows(result)
+                after.observe = rows.add  # the table's rows are built as the comparison reads the run
             comparison = compare(before, after, seed=args.seed, resamples=args.resamples,
                                  lower_is_better=args.lower_is_better)
         if args.format == "markdown":
@@ -204,7 +213,7 @@ def _report_command(args: argparse.Namespace) -> int:
         else:
             from llmotel.experiments.html_report import render
 
-            page = render(result, comparison)
+            page = render(result, comparison, rows=rows)
     with _output(args.output) as out:
         out.write(page)
     if args.output not in (None, "-"):
@@ -325,7 +334,8 @@ def add_commands(commands: Any) -> None:
     compare.set_defaults(func=_guarded(_compare))
     report = sub.add_parser("report", help="a run (and its comparison) as one self-contained HTML file, or as "
                             "GitHub-flavoured Markdown")
-    report.add_argument("a", metavar="RUN", help="run id, unique prefix, latest, or RUN#N")
+    report.add_argument("a", metavar="RUN", help="run id, unique prefix, latest; RUN#N (its N-th run) with "
+                        "--compare or --baseline compares that run")
     report.add_argument("--compare", default=None, metavar="OTHER", help="compare RUN with OTHER (the run before)")
     _compare_options(report)
     report.add_argument("--format", choices=("html", "markdown"), default="html")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +46,8 @@ class Side:
 
     result: ExperimentResult
     iteration: int | None = None
+    #: called with each of the run's records as the comparison reads it (``report`` builds its table from them)
+    observe: Callable[[RecordResult], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -506,7 +508,12 @@ class Comparison:
 
 def _load(side: Side, names: Sequence[str]) -> dict[str, SideRecord]:
     objectives = _record_objectives(side)
-    return {r.record_id: _side_record(side, r, names, objectives) for r in side.result.iter_records()}
+    records = {}
+    for record in side.result.iter_records():
+        if side.observe is not None:
+            side.observe(record)
+        records[record.record_id] = _side_record(side, record, names, objectives)
+    return records
 
 
 def _summary_values(side: Side, names: Sequence[str], records: Mapping[str, SideRecord]) -> dict[str, Any]:

@@ -42,12 +42,23 @@ def word_diff(old: str, new: str) -> Segments:
         else:
             segments.append((op, text))
 
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    # the common head and tail are kept as they are and only the middle is matched: difflib's cost grows with the
+    # product of the lengths it compares, and two answers that differ in a few words share most of both ends
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    add("=", "".join(a[:head]))
+    middle_a, middle_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False).get_opcodes():
         if tag == "equal":
-            add("=", "".join(a[i1:i2]))
+            add("=", "".join(middle_a[i1:i2]))
         else:
-            add("-", "".join(a[i1:i2]))
-            add("+", "".join(b[j1:j2]))
+            add("-", "".join(middle_a[i1:i2]))
+            add("+", "".join(middle_b[j1:j2]))
+    add("=", "".join(a[len(a) - tail:]))
     return segments
 
 

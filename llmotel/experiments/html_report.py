@@ -119,6 +119,22 @@ def _record(record: RecordResult, names: Sequence[str], iterations: int) -> dict
     return out
 
 
+class RecordRows:
+    """The record table's rows of one run, built as its records are read: ``report --compare`` adds them while
+    the comparison reads the run, so the run's records are read from the store once."""
+
+    def __init__(self, result: ExperimentResult) -> None:
+        details = result.summary_details
+        self.run_id = result.run_id
+        self.names = [n for n, d in details.items() if n not in MEASURES and d.get("kind") != "summary"]
+        self.kinds = {n: str(details[n].get("kind")) for n in self.names}
+        self.iterations = int(result.run["iterations"])
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, record: RecordResult) -> None:
+        self.rows.append(_record(record, self.names, self.iterations))
+
+
 def _cards(result: ExperimentResult, names: Sequence[str]) -> str:
     objectives = {o.objective.metric: o for o in result.objectives}
     cards = []
@@ -314,14 +330,15 @@ def _csp_hash(content: str) -> str:
 
 
 def render(result: ExperimentResult, comparison: Comparison | None = None, *, trace_url: str | None = None,
-           page_size: int = PAGE_SIZE) -> str:
-    """The report of ``result`` (and its comparison with another run, ``comparison``'s B being ``result``)."""
+           page_size: int = PAGE_SIZE, rows: RecordRows | None = None) -> str:
+    """The report of ``result`` (and its comparison with another run, ``comparison``'s B being ``result``);
+    ``rows``: the record table already built from ``result``'s records (else they are read here)."""
     template = trace_url_template(trace_url)
-    details = result.summary_details
-    names = [n for n, d in details.items() if n not in MEASURES and d.get("kind") != "summary"]
-    kinds = {n: str(details[n].get("kind")) for n in names}
-    iterations = int(result.run["iterations"])
-    records = [_record(r, names, iterations) for r in result.iter_records()]
+    if rows is None or rows.run_id != result.run_id:
+        rows = RecordRows(result)
+        for record in result.iter_records():
+            rows.add(record)
+    names, kinds, iterations, records = rows.names, rows.kinds, rows.iterations, rows.rows
     own = [[r["values"][i] for r in records] for i in range(len(names))]
     columns: list[list[list[Any]]] = [own]
     data: dict[str, Any] = {"page_size": page_size, "trace_url": template, "names": names, "kinds": kinds,

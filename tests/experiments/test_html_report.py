@@ -235,6 +235,13 @@ def test_markdown_report_and_trace_template_errors(runs, sqlite_store, tmp_path)
     assert markdown.stdout.startswith(f"## Experiment nums: run `{b.run_id[:8]}`")
     assert "## Experiment comparison: nums" in markdown.stdout
     assert "**❌ Regressed:** closeness, correct" in markdown.stdout
+    one_iteration = cli("experiments", "report", f"{b.run_id}#1", "--compare", a.run_id, "--format", "markdown",
+                        "--store", sqlite_store, env=environment())
+    assert one_iteration.returncode == 0, one_iteration.stderr
+    assert f"**B** {b.run_id[:8]}\\#1 (nums run 1 of 1" in one_iteration.stdout  # "#" escaped
+    assert "**❌ Regressed:** closeness, correct" in one_iteration.stdout
+    alone = cli("experiments", "report", f"{b.run_id}#1", "--store", sqlite_store, env=environment())
+    assert alone.returncode == 2 and "RUN#N picks one run of a multi-run experiment for a comparison" in alone.stderr
     with pytest.raises(ConfigurationError, match="LLMOTEL_TRACE_URL_TEMPLATE"):
         trace_url_template("javascript:alert(1)//{trace_id}")
     with pytest.raises(ConfigurationError, match=r"containing \{trace_id\}"):
@@ -242,3 +249,22 @@ def test_markdown_report_and_trace_template_errors(runs, sqlite_store, tmp_path)
     bad = cli("experiments", "report", b.run_id, "--store", sqlite_store, "-o", str(tmp_path / "x.html"),
               env=environment(LLMOTEL_TRACE_URL_TEMPLATE="ftp://x/{trace_id}"))
     assert bad.returncode == 2 and "invalid LLMOTEL_TRACE_URL_TEMPLATE" in bad.stderr
+
+
+def test_cli_report_reads_the_run_once_and_writes_the_same_page(runs, sqlite_store, tmp_path):
+    """``report --compare`` builds the record table while the comparison reads the run: the page is the one
+    :func:`render` makes reading the run itself (but for the minute it was generated)."""
+    import re
+
+    a, b = runs
+    path = tmp_path / "cli.html"
+    made = cli("experiments", "report", b.run_id, "--compare", a.run_id, "--store", sqlite_store, "-o", str(path),
+               env=environment(LLMOTEL_TRACE_URL_TEMPLATE=TRACES))
+    assert made.returncode == 0, made.stderr
+    direct = render(b, compare(a, b), trace_url=TRACES)
+
+    def generated(page: str) -> str:
+        return re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d", "generated (time)", page)
+
+    assert generated(path.read_text(encoding="utf-8")) == generated(direct)
+    assert '"id":"r40"' in direct and direct.count('"rank":"regressed"') >= 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_LISTENING = re.compile(r"llmotel gateway listening: grpc [^:]+:(\d+), http [^:]+:(\d+)")
+_LISTENING = re.compile(r"llmotel gateway listening: (?:grpc [^:]+:(\d+), )?http [^:]+:(\d+)")
 OFFLINE = "language_mismatch,failure_to_answer,sentiment,toxicity"
 
 
@@ -49,7 +49,9 @@ class GatewayProcess:
                 self.output.append(line)
                 found = _LISTENING.search(line)
                 if found:
-                    self.grpc_port, self.http_port = int(found.group(1)), int(found.group(2))
+                    if found.group(1) is not None:  # None: started with --grpc-port off
+                        self.grpc_port = int(found.group(1))
+                    self.http_port = int(found.group(2))
                     listening.set()
 
         threading.Thread(target=read, args=(self.process,), daemon=True).start()
