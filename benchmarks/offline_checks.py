@@ -268,7 +268,7 @@ import time
 def rss():
     return int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]) / 1024
 from llmotel.evaluation.types import EvaluationInput
-from llmotel.evaluation.{module} import {cls}
+from llmotel.evaluation.checks.{module} import {cls}
 item = EvaluationInput(
     input_messages=[{{"role": "user", "parts": [{{"type": "text", "content": "hello"}}]}}],
     output_messages=[{{"role": "assistant", "parts": [{{"type": "text", "content": "hello there"}}]}}])
