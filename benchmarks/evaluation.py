@@ -226,8 +226,9 @@ def dead_port() -> int:
 
 def run_memory(args: argparse.Namespace) -> None:
     endpoint = f"http://127.0.0.1:{dead_port()}"
-    llmotel.enable(endpoint=endpoint, protocol=args.protocol, evaluators=OFFLINE, redact_pii=True, pii_use_ner=False,
-                   console=False, tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=endpoint, protocol=args.protocol, evaluators=OFFLINE, redact_pii=True,
+                   tracer_provider=TracerProvider(), export=llmotel.ExportOptions(console=False),
+                   pii=llmotel.PiiOptions(use_ner=False))
     c = client()
     start_rss = rss_mb()
     samples, latencies = [], []

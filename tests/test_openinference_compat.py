@@ -25,7 +25,7 @@ def run_app(openai_client: Any, **settings: Any) -> dict[str, dict[str, Any]]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, **settings)
+    llmotel.enable(tracer_provider=provider, exporter="none", **settings, export=llmotel.ExportOptions(console=False))
 
     @llmotel.retrieval(name="kb")
     def retrieve(query: str) -> list[dict[str, Any]]:
@@ -100,7 +100,8 @@ def test_annotate_writes_them_too(openai_client):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, compat="openinference", instrument=[])
+    llmotel.enable(tracer_provider=provider, exporter="none", instrument=[],
+                   export=llmotel.ExportOptions(console=False), content=llmotel.ContentOptions(compat="openinference"))
     with llmotel.workflow("by_hand"):
         llmotel.annotate(input={"q": "x"}, output="done")
     (span,) = exporter.get_finished_spans()
