@@ -14,8 +14,8 @@ import pytest
 import llmotel
 from llmotel import _setup
 from llmotel.config import GROUPS, PiiOptions, Settings, resolve
-from llmotel.errors import ConfigurationError
 from llmotel.config.table import BY_NAME, FLAT, GROUP_CLASSES, TABLE, markdown, readme_section
+from llmotel.errors import ConfigurationError
 from llmotel.sampling_rules import SamplingRule
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -1,4 +1,5 @@
-"""``enable(evaluation_in="subprocess")``: evaluation and redaction in a child process, off the application's GIL.
+"""``enable(evaluation=EvaluationOptions(run_in="subprocess"))``: evaluation and redaction in a child process, off
+the application's GIL.
 
 :class:`SubprocessEvaluatingProcessor` takes the evaluating processor's place. ``on_end`` only appends the span
 to a bounded queue; a sender thread writes batches to the child (``llmotel.gateway.worker``, the gateway's
