@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import grpc
@@ -17,9 +18,9 @@ from llmotel.export.otlp_traces import retry_after_seconds
 from tests.otlp_receiver import OtlpReceiver
 
 
-def enable(endpoint: str, protocol: str = "http/protobuf", **settings: object) -> None:
-    llmotel.enable(endpoint=endpoint, protocol=protocol, tracer_provider=TracerProvider(), **settings,
-                   export=llmotel.ExportOptions(console=False, metrics=False))
+def enable(endpoint: str, protocol: str = "http/protobuf", export: llmotel.ExportOptions | None = None) -> None:
+    export = dataclasses.replace(export or llmotel.ExportOptions(), console=False, metrics=False)
+    llmotel.enable(endpoint=endpoint, protocol=protocol, tracer_provider=TracerProvider(), export=export)
 
 
 def make_spans(n: int, prefix: str = "t") -> None:

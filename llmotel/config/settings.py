@@ -45,7 +45,7 @@ class Settings:
     pii_allow_list: tuple[str, ...] = ()
     pii_hash_key: str | None = None
     pii_use_ner: bool | None = None
-    #: an llmotel.evaluation.judge.Judge (argument only), or one built from judge_provider + judge_model
+    #: an llmotel.evaluation.judge.Judge (argument only), or one built from judge_provider + judge_model (JudgeOptions)
     judge: Any = None
     judge_provider: str | None = None
     judge_model: str | None = None

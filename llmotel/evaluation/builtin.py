@@ -90,7 +90,7 @@ def _judge(settings: Settings, meter_provider: Any, needed_by: str) -> Any:
     if settings.judge_provider is None or settings.judge_model is None:
         raise ConfigurationError(
             "evaluators", needed_by, "a judge for LLM-judge checks: enable(judge=Judge(client, model=...)) or "
-            "judge_provider + judge_model (LLMOTEL_JUDGE_PROVIDER / LLMOTEL_JUDGE_MODEL)",
+            "enable(judge=JudgeOptions(provider=..., model=...)) (LLMOTEL_JUDGE_PROVIDER / LLMOTEL_JUDGE_MODEL)",
         )
     from llmotel.evaluation.judge import Judge
 
