@@ -84,6 +84,18 @@ def _capture_mode(setting: str, raw: str) -> bool:
 CAPTURE_MODE = Parser(_boolean, _capture_mode)
 
 
+def _converted(kind: Callable[[str], Any], accepted: str) -> Callable[[str, str], Any]:
+    """Text read with ``kind`` (``int``, ``float``); a ConfigurationError when it does not read."""
+
+    def convert(setting: str, raw: str) -> Any:
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ConfigurationError(setting, raw, accepted) from None
+
+    return convert
+
+
 def integer(minimum: int) -> Parser:
     """An int (not a bool) of at least ``minimum``."""
     accepted = f"an integer >= {minimum}"
@@ -93,13 +105,7 @@ def integer(minimum: int) -> Parser:
             raise ConfigurationError(setting, value, accepted)
         return value
 
-    def convert(setting: str, raw: str) -> int:
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigurationError(setting, raw, accepted) from None
-
-    return Parser(check, convert)
+    return Parser(check, _converted(int, accepted))
 
 
 def parse_int(setting: str, raw: str, minimum: int = 0) -> int:
@@ -115,13 +121,7 @@ def number(accepted: str, within: Callable[[float], bool]) -> Parser:
             raise ConfigurationError(setting, value, accepted)
         return float(value)
 
-    def convert(setting: str, raw: str) -> float:
-        try:
-            return float(raw)
-        except ValueError:
-            raise ConfigurationError(setting, raw, accepted) from None
-
-    return Parser(check, convert)
+    return Parser(check, _converted(float, accepted))
 
 
 SECONDS = number("a positive number of seconds", lambda v: 0 < v < math.inf)
