@@ -232,3 +232,18 @@ def test_the_readme_configuration_example_runs(otlp_receiver):
     assert (settings.max_content_length, settings.stream_usage, settings.evaluation_workers) == (8000, True, 4)
     assert (settings.judge_provider, settings.judge_model) == ("openai", "gpt-4o-mini")
     assert settings.pii_entities == ("EMAIL_ADDRESS", "PHONE_NUMBER")
+
+
+def test_the_gateways_options_use_the_same_parsers():
+    from llmotel.gateway.options import resolve_options
+
+    options = resolve_options(env={"LLMOTEL_GATEWAY_SPOOL_FSYNC": "yes", "LLMOTEL_GATEWAY_GRACE_PERIOD": "2.5"},
+                              queue_spans="10")
+    assert (options.queue_spans, options.spool_fsync, options.grace_period) == (10, True, 2.5)
+    for env, given, setting in [({"LLMOTEL_GATEWAY_QUEUE_SIZE": "0"}, {}, "LLMOTEL_GATEWAY_QUEUE_SIZE"),
+                                ({}, {"queue_bytes": True}, "queue_bytes"),
+                                ({}, {"grace_period": -1}, "grace_period"),
+                                ({}, {"spool_fsync": 1}, "spool_fsync")]:
+        with pytest.raises(ConfigurationError) as raised:
+            resolve_options(env=env, **given)
+        assert raised.value.setting == setting
