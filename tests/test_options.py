@@ -185,6 +185,9 @@ def test_groups_are_frozen_with_none_meaning_not_given_and_secrets_hidden():
         options.workers = 4  # type: ignore[misc]
     assert "dd-secret" not in repr(options)
     assert "dd-secret" not in repr(PiiOptions(hash_key="dd-secret"))
+    secrets = {row.name for row in TABLE if row.secret}
+    assert secrets == {"phoenix_api_key", "mlflow_tracking_token", "datadog_api_key", "pii_hash_key"}
+    assert {f.name for f in dataclasses.fields(Settings) if not f.repr} == secrets
     assert options.given() == {"datadog_api_key": "dd-secret", "evaluation_workers": 3}
     assert PiiOptions().with_defaults() == PiiOptions(operator="replace", score_threshold=0.5, allow_list=())
     assert all(getattr(group(), name) is None for group in GROUPS for name in group.settings())

@@ -43,7 +43,7 @@ class Settings:
     pii_operator: str = "replace"
     pii_score_threshold: float = 0.5
     pii_allow_list: tuple[str, ...] = ()
-    pii_hash_key: str | None = None
+    pii_hash_key: str | None = field(default=None, repr=False)
     pii_use_ner: bool | None = None
     #: an llmotel.evaluation.judge.Judge (argument only), or one built from judge_provider + judge_model (JudgeOptions)
     judge: Any = None
