@@ -250,3 +250,33 @@ def test_the_gateways_options_use_the_same_parsers():
         with pytest.raises(ConfigurationError) as raised:
             resolve_options(env=env, **given)
         assert raised.value.setting == setting
+
+
+def test_judge_options_build_the_judge_the_checks_call(openai_client, fake_provider, monkeypatch):
+    """enable(judge=JudgeOptions(...)): llmotel builds the judge from the options (its server, model, timeout)."""
+    import json
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmotel import semconv as sc
+    from llmotel.evaluation._loading import background_load
+    from tests.fake_providers import Reply
+
+    monkeypatch.setenv("OPENAI_API_KEY", "judge-test-key")
+    exporter = InMemorySpanExporter()
+    llmotel.enable(exporter=exporter, tracer_provider=TracerProvider(), evaluators=["answer_relevance"],
+                   export=llmotel.ExportOptions(console=False, metrics=False),
+                   judge=llmotel.JudgeOptions(provider="openai", model="judge-model", timeout=7,
+                                              base_url=fake_provider.openai_base_url))
+    assert background_load.wait(60)
+    verdict = {"category": "complete", "score": 0.9, "reason": "It names the city."}
+    fake_provider.script(Reply(text="Delhi."), Reply(text=json.dumps(verdict)))
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Capital?"}])
+    assert llmotel.flush(timeout=30)
+    (chat,) = [s for s in exporter.get_finished_spans() if s.name == "chat gpt-4o-mini"]
+    (event,) = [e for e in chat.events if e.name == "gen_ai.evaluation.result"]
+    assert (event.attributes[sc.GEN_AI_EVALUATION_NAME], event.attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL]) == (
+        "answer_relevance", "answered")
+    judged = fake_provider.requests[-1]
+    assert (judged.body["model"], judged.headers["authorization"]) == ("judge-model", "Bearer judge-test-key")

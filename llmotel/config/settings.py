@@ -8,7 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from llmotel.config.options import G, JudgeOptions, group_from
+from llmotel.config.options import (
+    ContentOptions,
+    EvaluationOptions,
+    ExportOptions,
+    G,
+    JudgeOptions,
+    OptionGroup,
+    PiiOptions,
+    group_from,
+)
 from llmotel.config.table import BY_NAME, GROUP_CLASSES
 from llmotel.config.validation import check_pii_entities_need_ner, validate_endpoint
 from llmotel.content import REDACTION_MARGIN
@@ -104,8 +113,9 @@ class Settings:
         return group_from(cls, {name: getattr(self, name) for name in self.names()})
 
 
-def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = True, export: Any = None,
-            content: Any = None, evaluation: Any = None, pii: Any = None, judge: Any = None,
+def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = True,
+            export: ExportOptions | None = None, content: ContentOptions | None = None,
+            evaluation: EvaluationOptions | None = None, pii: PiiOptions | None = None, judge: Any = None,
             **arguments: Any) -> Settings:
     """Build :class:`Settings` from arguments and option groups (``None`` means "not given"), then the
     environment, then the defaults.
@@ -122,10 +132,9 @@ def resolve(env: Mapping[str, str] | None = None, *, capture_default: bool = Tru
     given: dict[str, Any] = {}
     for name, value in arguments.items():
         if value is not None:
-            parser = BY_NAME[name].parser
-            assert parser is not None
-            given[name] = parser.argument(name, value)
-    groups = {"export": export, "content": content, "evaluation": evaluation, "pii": pii}
+            given[name] = _argument(name, value)
+    groups: dict[str, OptionGroup | None] = {"export": export, "content": content, "evaluation": evaluation,
+                                             "pii": pii}
     if isinstance(judge, JudgeOptions):
         groups["judge"] = judge
     elif judge is not None:
