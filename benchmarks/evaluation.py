@@ -87,10 +87,11 @@ def rss_mb() -> float:
 
 def caller_cpu_per_call(evaluate: bool, calls: int, repeats: int) -> float:
     """Best-of-``repeats`` CPU seconds per call spent on the calling thread (workers excluded)."""
-    settings: dict[str, Any] = {"exporter": NoopExporter(), "console": False, "metrics": False}
+    settings: dict[str, Any] = {"exporter": NoopExporter(),
+                                "export": llmotel.ExportOptions(console=False, metrics=False)}
     if evaluate:
-        settings.update(evaluators=OFFLINE, redact_pii=True, pii_use_ner=False,
-                        evaluation_queue_size=calls * repeats + 100)
+        settings.update(evaluators=OFFLINE, redact_pii=True, pii=llmotel.PiiOptions(use_ner=False),
+                        evaluation=llmotel.EvaluationOptions(queue_size=calls * repeats + 100))
     llmotel.enable(tracer_provider=TracerProvider(), **settings)
     c = client()
     for _ in range(50):  # warm-up: imports, model loading, caches
@@ -109,10 +110,11 @@ def caller_cpu_per_call(evaluate: bool, calls: int, repeats: int) -> float:
 
 def run_caller_once(args: argparse.Namespace) -> None:
     """``args.calls`` calls in one mode, for callgrind (warm-up and evaluation finished before and after)."""
-    settings: dict[str, Any] = {"exporter": NoopExporter(), "console": False, "metrics": False}
+    settings: dict[str, Any] = {"exporter": NoopExporter(),
+                                "export": llmotel.ExportOptions(console=False, metrics=False)}
     if args.evaluate:
-        settings.update(evaluators=OFFLINE, redact_pii=True, pii_use_ner=False,
-                        evaluation_queue_size=args.calls + 100)
+        settings.update(evaluators=OFFLINE, redact_pii=True, pii=llmotel.PiiOptions(use_ner=False),
+                        evaluation=llmotel.EvaluationOptions(queue_size=args.calls + 100))
     llmotel.enable(tracer_provider=TracerProvider(), **settings)
     c = client()
     for _ in range(20):
@@ -226,8 +228,9 @@ def dead_port() -> int:
 
 def run_memory(args: argparse.Namespace) -> None:
     endpoint = f"http://127.0.0.1:{dead_port()}"
-    llmotel.enable(endpoint=endpoint, protocol=args.protocol, evaluators=OFFLINE, redact_pii=True, pii_use_ner=False,
-                   console=False, tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=endpoint, protocol=args.protocol, evaluators=OFFLINE, redact_pii=True,
+                   tracer_provider=TracerProvider(), export=llmotel.ExportOptions(console=False),
+                   pii=llmotel.PiiOptions(use_ner=False))
     c = client()
     start_rss = rss_mb()
     samples, latencies = [], []

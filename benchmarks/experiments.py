@@ -36,7 +36,7 @@ def _enable() -> None:
     from llmotel import _setup
 
     if _setup.current_settings() is None:
-        llmotel.enable(exporter="none", console=False, metrics=False)
+        llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False, metrics=False))
 
 
 def _high_water_mark_mb() -> float:

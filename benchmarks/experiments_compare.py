@@ -64,7 +64,7 @@ def build(store: str, records: int) -> tuple[str, str]:
     import llmotel
     from llmotel.experiments import Dataset
 
-    llmotel.enable(exporter="none", console=False, metrics=False)
+    llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False, metrics=False))
     dataset = Dataset("bench", [{"input_data": {"q": i}, "expected_output": answer(i, "a"), "id": f"r{i}"}
                                 for i in range(records)])
 

@@ -10,6 +10,7 @@ from llmotel._setup import enable, flush, shutdown
 from llmotel._version import __version__
 from llmotel.annotations import annotate, annotation_context
 from llmotel.calls import LLMCallHandle, llm_call
+from llmotel.config import ContentOptions, EvaluationOptions, ExportOptions, JudgeOptions, PiiOptions
 from llmotel.errors import (
     AnnotationError,
     ConfigurationError,
@@ -43,16 +44,21 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AnnotationError",
     "ConfigurationError",
+    "ContentOptions",
     "Dataset",
     "DatasetError",
     "EvaluationError",
+    "EvaluationOptions",
     "EvaluatorResult",
     "Experiment",
     "ExperimentError",
     "ExperimentResult",
+    "ExportOptions",
+    "JudgeOptions",
     "LLMCallHandle",
     "LlmotelError",
     "Objective",
+    "PiiOptions",
     "Prompt",
     "SpanRef",
     "__version__",

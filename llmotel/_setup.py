@@ -29,7 +29,8 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from llmotel import _secrets, config
 from llmotel._version import __version__
-from llmotel.config import Settings
+from llmotel.config import ContentOptions, EvaluationOptions, ExportOptions, JudgeOptions, PiiOptions, Settings
+from llmotel.config.table import moved_argument_message
 from llmotel.errors import ConfigurationError
 from llmotel.export.batch import ExportProcessor, shutdown_within
 from llmotel.export.console import ConsoleSummaryExporter
@@ -232,71 +233,40 @@ def enable(
     evaluators: Sequence[Any] | str | None = None,
     *,
     redact_pii: bool | None = None,
-    evaluator_sampling_rules: Sequence[Any] | str | None = None,
-    evaluator_timeout: float | None = None,
-    evaluation_queue_size: int | None = None,
-    evaluation_workers: int | None = None,
-    evaluation_in: str | None = None,
-    pii_entities: Sequence[str] | str | None = None,
-    pii_operator: str | None = None,
-    pii_score_threshold: float | None = None,
-    pii_allow_list: Sequence[str] | str | None = None,
-    pii_hash_key: str | None = None,
-    pii_use_ner: bool | None = None,
-    judge: Any = None,
-    judge_provider: str | None = None,
-    judge_model: str | None = None,
-    judge_base_url: str | None = None,
-    judge_timeout: float | None = None,
-    judge_max_tokens_per_minute: int | None = None,
-    trace_judge: bool | None = None,
-    relevant_topics: Sequence[str] | str | None = None,
-    evaluation_sinks: Sequence[Any] | str | None = None,
-    phoenix_endpoint: str | None = None,
-    phoenix_api_key: str | None = None,
-    mlflow_tracking_uri: str | None = None,
-    mlflow_tracking_token: str | None = None,
-    datadog_api_key: str | None = None,
-    datadog_site: str | None = None,
-    datadog_ml_app: str | None = None,
-    datadog_intake_url: str | None = None,
-    compat: Sequence[str] | str | None = None,
+    export: ExportOptions | None = None,
+    content: ContentOptions | None = None,
+    evaluation: EvaluationOptions | None = None,
+    pii: PiiOptions | None = None,
+    judge: JudgeOptions | Any = None,
     meter_provider: Any = None,
-    traces_file: str | None = None,
-    console: bool | None = None,
-    metrics: bool | None = None,
-    stream_usage: bool | None = None,
-    propagate_trace_context: bool | None = None,
-    max_content_length: int | None = None,
-    max_blob_length: int | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
     disabled: bool | None = None,
-    export_timeout: float | None = None,
-    export_retry_window: float | None = None,
-    export_queue_size: int | None = None,
-    compression: str | None = None,
+    **moved: Any,
 ) -> None:
     """Trace every OpenAI call (and other installed SDKs) and export the spans.
 
-    Every argument also has an ``LLMOTEL_<NAME>`` environment variable; standard ``OTEL_*`` variables are
-    honoured; explicit arguments win. With no endpoint configured anywhere, spans go to a local sink: a
-    one-line console summary per LLM call (stderr) and, with ``traces_file``, OTLP/JSON lines.
+    The common settings are arguments; the rest come in option groups: ``export=ExportOptions(...)`` (timeouts,
+    retries, queue, compression, TLS, console/file sinks, metrics), ``content=ContentOptions(...)`` (what calls
+    record and send), ``evaluation=EvaluationOptions(...)`` (how evaluators run, sampling, sinks),
+    ``pii=PiiOptions(...)`` (what ``redact_pii`` finds and how it replaces it) and ``judge=`` (a ``Judge`` object,
+    or ``JudgeOptions`` to have llmotel build one). Every setting also has an ``LLMOTEL_<NAME>`` environment
+    variable; standard ``OTEL_*`` variables are honoured; explicit arguments win. With no endpoint configured
+    anywhere, spans go to a local sink: a one-line console summary per LLM call (stderr) and, with
+    ``ExportOptions(traces_file=...)``, OTLP/JSON lines.
 
     ``exporter`` is ``"otlp"``, ``"console"``, ``"none"`` or any ``SpanExporter`` instance.
     ``evaluators`` are built-in names (``pii``, ``language_mismatch``, ``failure_to_answer``, ``sentiment``,
-    ``toxicity``) and/or :class:`llmotel.evaluation.Evaluator` objects; they run on workers and their results
-    are exported as ``gen_ai.evaluation.result`` events on the evaluated spans. ``redact_pii`` (or ``"pii"``)
-    redacts personal data from every exported span (``pii_*`` options). ``evaluation_sinks`` (``"phoenix"``,
-    ``"mlflow"``, ``"datadog"`` or sink objects) also deliver each result in the backend's own evaluation model;
-    ``compat=["openinference"]`` also writes the OpenInference attributes Phoenix renders.
-    ``evaluation_in="subprocess"`` runs evaluation and redaction in a child process llmotel starts (off the
-    application's GIL).
-    Raises :class:`llmotel.ConfigurationError` for invalid settings. Calling it again warns and changes nothing,
-    unless the new call asks for stricter privacy (``capture_content=False``, ``redact_pii=True``) or llmotel was
-    started by ``llmotel run``: then llmotel restarts with the new call's settings, keeping the stricter privacy
-    settings of the two calls.
+    ``toxicity``, the judge checks) and/or :class:`llmotel.evaluation.Evaluator` objects; they run on workers and
+    their results are exported as ``gen_ai.evaluation.result`` events on the evaluated spans. ``redact_pii`` (or
+    ``"pii"``) redacts personal data from every exported span.
+    Raises :class:`llmotel.ConfigurationError` for invalid settings, and ``TypeError`` naming the new home of an
+    argument that moved into an option group. Calling it again warns and changes nothing, unless the new call asks
+    for stricter privacy (``capture_content=False``, ``redact_pii=True``) or llmotel was started by
+    ``llmotel run``: then llmotel restarts with the new call's settings, keeping the stricter privacy settings of
+    the two calls.
     """
-    global _enabled, _atexit_registered
+    for name in moved:
+        raise TypeError(moved_argument_message(name) or f"enable() got an unexpected keyword argument {name!r}")
     custom_exporter = exporter if isinstance(exporter, SpanExporter) else None
     if exporter is not None and custom_exporter is None and not isinstance(exporter, str):
         raise ConfigurationError("exporter", exporter, "'otlp', 'console', 'none' or a SpanExporter instance")
@@ -310,48 +280,13 @@ def enable(
         instrument=instrument,
         evaluators=evaluators,
         redact_pii=redact_pii,
-        evaluator_sampling_rules=evaluator_sampling_rules,
-        evaluator_timeout=evaluator_timeout,
-        evaluation_queue_size=evaluation_queue_size,
-        evaluation_workers=evaluation_workers,
-        evaluation_in=evaluation_in,
-        pii_entities=pii_entities,
-        pii_operator=pii_operator,
-        pii_score_threshold=pii_score_threshold,
-        pii_allow_list=pii_allow_list,
-        pii_hash_key=pii_hash_key,
-        pii_use_ner=pii_use_ner,
+        export=export,
+        content=content,
+        evaluation=evaluation,
+        pii=pii,
         judge=judge,
-        judge_provider=judge_provider,
-        judge_model=judge_model,
-        judge_base_url=judge_base_url,
-        judge_timeout=judge_timeout,
-        judge_max_tokens_per_minute=judge_max_tokens_per_minute,
-        trace_judge=trace_judge,
-        relevant_topics=relevant_topics,
-        evaluation_sinks=evaluation_sinks,
-        phoenix_endpoint=phoenix_endpoint,
-        phoenix_api_key=phoenix_api_key,
-        mlflow_tracking_uri=mlflow_tracking_uri,
-        mlflow_tracking_token=mlflow_tracking_token,
-        datadog_api_key=datadog_api_key,
-        datadog_site=datadog_site,
-        datadog_ml_app=datadog_ml_app,
-        datadog_intake_url=datadog_intake_url,
-        compat=compat,
-        traces_file=traces_file,
-        console=console,
-        metrics=metrics,
-        stream_usage=stream_usage,
-        propagate_trace_context=propagate_trace_context,
-        max_content_length=max_content_length,
-        max_blob_length=max_blob_length,
         resource_attributes=resource_attributes,
         disabled=disabled,
-        export_timeout=export_timeout,
-        export_retry_window=export_retry_window,
-        export_queue_size=export_queue_size,
-        compression=compression,
     )
     _start(settings, tracer_provider, meter_provider, custom_exporter, "application")
 

@@ -1,9 +1,10 @@
 """Evaluator sampling rules (configuration): per-evaluator rate plus span-name and model globs.
 
-Rules come from ``enable(evaluator_sampling_rules=[...])`` or ``LLMOTEL_EVALUATOR_SAMPLING_RULES`` (JSON):
-``[{"evaluator": "sentiment", "rate": 0.1, "span_name": "chat *", "model": "gpt-4o*"}]``. For each evaluator
-the first rule whose ``evaluator``, ``span_name`` and ``model`` globs all match decides; no matching rule
-means every span is evaluated. Sampling is decided from the trace id, so one trace's spans are sampled alike
+Rules come from ``enable(evaluation=EvaluationOptions(sampling_rules=[...]))`` or
+``LLMOTEL_EVALUATOR_SAMPLING_RULES`` (JSON):
+``[{"evaluator": "sentiment", "rate": 0.1, "span_name": "chat *", "model": "gpt-4o*"}]``. For each evaluator the
+first rule whose ``evaluator``, ``span_name`` and ``model`` globs all match decides; no matching rule means every
+span is evaluated. Sampling is decided from the trace id, so one trace's spans are sampled alike
 and a re-run over the same trace gives the same decision.
 """
 

@@ -166,7 +166,8 @@ def manual():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, instrument=[])
+    llmotel.enable(tracer_provider=provider, exporter="none", instrument=[],
+                   export=llmotel.ExportOptions(console=False))
     return exporter
 
 
@@ -205,7 +206,8 @@ def test_annotate_with_capture_off_keeps_content_out():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, instrument=[], capture_content=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", instrument=[], capture_content=False,
+                   export=llmotel.ExportOptions(console=False))
     with llmotel.retrieval("db"):
         llmotel.annotate(input="secret query", documents=[{"text": "secret doc", "id": "d1", "score": 0.5}])
     with llmotel.llm(model_name="m"):

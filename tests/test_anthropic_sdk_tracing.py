@@ -153,7 +153,7 @@ def global_exporter():
 
 
 def test_global_provider_and_enable_give_one_span(global_exporter, fake_provider):
-    llmotel.enable(exporter="none", console=False)
+    llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
     # The SDK default: tracing on, to the global provider (the client is built after it was set).
     with anthropic.Anthropic(api_key="k", base_url=fake_provider.anthropic_base_url, max_retries=0) as client:
         assert client.open_telemetry["traces"]["enabled"] is True

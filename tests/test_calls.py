@@ -31,8 +31,9 @@ class Pipeline:
     def __init__(self, **settings: Any) -> None:
         self.exporter = InMemorySpanExporter()
         self.reader = InMemoryMetricReader()
-        llmotel.enable(exporter=self.exporter, tracer_provider=TracerProvider(), console=False,
-                       meter_provider=MeterProvider(metric_readers=[self.reader]), instrument=[], **settings)
+        llmotel.enable(exporter=self.exporter, tracer_provider=TracerProvider(),
+                       meter_provider=MeterProvider(metric_readers=[self.reader]), instrument=[], **settings,
+                       export=llmotel.ExportOptions(console=False))
 
     def spans(self) -> list[Any]:
         assert llmotel.flush(timeout=10)

@@ -113,7 +113,8 @@ def manual() -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, instrument=[])
+    llmotel.enable(tracer_provider=provider, exporter="none", instrument=[],
+                   export=llmotel.ExportOptions(console=False))
     return exporter
 
 

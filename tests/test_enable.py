@@ -72,7 +72,7 @@ def test_service_name_and_resource_on_created_provider():
 
 def test_adds_to_the_applications_provider(openai_client):
     provider, app_exporter = fresh_provider()
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert [s.name for s in app_exporter.get_finished_spans()] == ["chat gpt-4o-mini"]
 
@@ -84,7 +84,7 @@ def test_uses_global_sdk_provider_if_set(openai_client):
         trace.set_tracer_provider(provider)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(exporter="none", console=False)
+    llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert trace.get_tracer_provider() is provider
     assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o-mini"]
@@ -96,7 +96,7 @@ def test_uses_global_sdk_provider_if_set(openai_client):
 
 def test_second_enable_warns_and_changes_nothing():
     provider, _ = fresh_provider()
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
     with pytest.warns(UserWarning, match="already called"):
         llmotel.enable(endpoint="http://127.0.0.1:1")
     from llmotel._setup import current_settings
@@ -107,10 +107,11 @@ def test_second_enable_warns_and_changes_nothing():
 def test_enable_shutdown_cycles_do_not_stack_processors(openai_client):
     provider, _ = fresh_provider()
     for _ in range(3):
-        llmotel.enable(tracer_provider=provider, exporter=InMemorySpanExporter(), console=False)
+        llmotel.enable(tracer_provider=provider, exporter=InMemorySpanExporter(),
+                       export=llmotel.ExportOptions(console=False))
         llmotel.shutdown()
     collected = InMemorySpanExporter()
-    llmotel.enable(tracer_provider=provider, exporter=collected, console=False)
+    llmotel.enable(tracer_provider=provider, exporter=collected, export=llmotel.ExportOptions(console=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     llmotel.flush()
     assert len(collected.get_finished_spans()) == 1
@@ -147,7 +148,7 @@ def test_console_summary(openai_client, capsys):
 def test_traces_file_is_otlp_json(openai_client, tmp_path):
     path = tmp_path / "traces.jsonl"
     provider, _ = fresh_provider()
-    llmotel.enable(tracer_provider=provider, traces_file=str(path), console=False)
+    llmotel.enable(tracer_provider=provider, export=llmotel.ExportOptions(traces_file=str(path), console=False))
     tracer = provider.get_tracer("t")
     with tracer.start_as_current_span("parent"):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
@@ -166,13 +167,13 @@ def test_traces_file_is_otlp_json(openai_client, tmp_path):
 
 def test_unwritable_traces_file_is_a_configuration_error(tmp_path):
     with pytest.raises(llmotel.ConfigurationError, match="traces_file"):
-        llmotel.enable(traces_file=str(tmp_path / "missing-dir" / "t.jsonl"))
+        llmotel.enable(export=llmotel.ExportOptions(traces_file=str(tmp_path / "missing-dir" / "t.jsonl")))
 
 
 def test_unreachable_backend_never_raises(openai_client, caplog):
     provider, _ = fresh_provider()
-    llmotel.enable(tracer_provider=provider, endpoint="http://127.0.0.1:9", protocol="http/protobuf", metrics=False,
-                   export_retry_window=0)
+    llmotel.enable(tracer_provider=provider, endpoint="http://127.0.0.1:9", protocol="http/protobuf",
+                   export=llmotel.ExportOptions(metrics=False, retry_window=0))
     result = openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert result.choices
     start = time.monotonic()
@@ -189,8 +190,8 @@ def test_shutdown_keeps_to_its_timeout_with_a_dead_backend():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: connections are refused
-    llmotel.enable(endpoint=f"http://127.0.0.1:{port}", console=False, metrics=False,
-                   tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=f"http://127.0.0.1:{port}", tracer_provider=TracerProvider(),
+                   export=llmotel.ExportOptions(console=False, metrics=False))
     for i in range(3000):
         with llmotel.task(f"t{i}"):
             pass

@@ -23,7 +23,7 @@ def exporter():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
     return exporter
 
 
@@ -88,7 +88,7 @@ def test_span_ref_from_another_process(exporter, tmp_path):
         from llmotel.export.otlp_json import OtlpJsonFileExporter
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(OtlpJsonFileExporter({str(tmp_path / "out.jsonl")!r})))
-        llmotel.enable(tracer_provider=provider, exporter="none", console=False)
+        llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
         ref = llmotel.SpanRef(**json.loads({payload!r}))
         llmotel.submit_evaluation(ref, label="user_rating", value=4, metric_type="score")
         llmotel.shutdown()

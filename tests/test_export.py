@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import grpc
@@ -17,9 +18,9 @@ from llmotel.export.otlp_traces import retry_after_seconds
 from tests.otlp_receiver import OtlpReceiver
 
 
-def enable(endpoint: str, protocol: str = "http/protobuf", **settings: object) -> None:
-    llmotel.enable(endpoint=endpoint, protocol=protocol, console=False, metrics=False,
-                   tracer_provider=TracerProvider(), **settings)
+def enable(endpoint: str, protocol: str = "http/protobuf", export: llmotel.ExportOptions | None = None) -> None:
+    export = dataclasses.replace(export or llmotel.ExportOptions(), console=False, metrics=False)
+    llmotel.enable(endpoint=endpoint, protocol=protocol, tracer_provider=TracerProvider(), export=export)
 
 
 def make_spans(n: int, prefix: str = "t") -> None:
@@ -36,7 +37,7 @@ def make_spans(n: int, prefix: str = "t") -> None:
     ("grpc", None, grpc.StatusCode.RESOURCE_EXHAUSTED),
 ])
 def test_spans_survive_an_outage_with_a_retryable_status(otlp_receiver, protocol, http_status, grpc_code):
-    enable(otlp_receiver.endpoint(protocol), protocol, export_retry_window=20)
+    enable(otlp_receiver.endpoint(protocol), protocol, export=llmotel.ExportOptions(retry_window=20))
     otlp_receiver.fail_for(2.0, http_status=http_status or 503, grpc_code=grpc_code or grpc.StatusCode.UNAVAILABLE)
     make_spans(30)
     assert llmotel.flush(timeout=15)
@@ -49,7 +50,7 @@ def test_spans_survive_an_outage_with_a_retryable_status(otlp_receiver, protocol
 def test_spans_survive_a_backend_restart(otlp_receiver):
     port = otlp_receiver.http_port
     otlp_receiver.stop()  # connections are refused now
-    enable(f"http://127.0.0.1:{port}", export_retry_window=20)
+    enable(f"http://127.0.0.1:{port}", export=llmotel.ExportOptions(retry_window=20))
     make_spans(10)
     time.sleep(1.5)
     with OtlpReceiver(http_port=port) as restarted:
@@ -67,7 +68,7 @@ def test_a_final_failure_is_not_retried(otlp_receiver):
 
 
 def test_the_retry_window_bounds_retries(otlp_receiver, caplog):
-    enable(otlp_receiver.http_endpoint, export_retry_window=1)
+    enable(otlp_receiver.http_endpoint, export=llmotel.ExportOptions(retry_window=1))
     otlp_receiver.fail_for(30, http_status=503)
     make_spans(3)
     started = time.monotonic()
@@ -78,7 +79,7 @@ def test_the_retry_window_bounds_retries(otlp_receiver, caplog):
 
 
 def test_the_servers_retry_after_is_honoured(otlp_receiver):
-    enable(otlp_receiver.http_endpoint, export_retry_window=20)
+    enable(otlp_receiver.http_endpoint, export=llmotel.ExportOptions(retry_window=20))
     otlp_receiver.fail_next(1, http_status=429, retry_after=1.5)
     make_spans(1)
     started = time.monotonic()
@@ -88,7 +89,7 @@ def test_the_servers_retry_after_is_honoured(otlp_receiver):
 
 
 def test_a_full_export_queue_drops_new_spans_and_says_so(otlp_receiver):
-    enable(otlp_receiver.http_endpoint, export_queue_size=5, export_retry_window=20)
+    enable(otlp_receiver.http_endpoint, export=llmotel.ExportOptions(queue_size=5, retry_window=20))
     otlp_receiver.fail_for(1.0, http_status=503)
     make_spans(12)
     assert llmotel.flush(timeout=10) is False
@@ -98,7 +99,7 @@ def test_a_full_export_queue_drops_new_spans_and_says_so(otlp_receiver):
 
 
 def test_gzip_compression(otlp_receiver):
-    enable(otlp_receiver.http_endpoint, compression="gzip")
+    enable(otlp_receiver.http_endpoint, export=llmotel.ExportOptions(compression="gzip"))
     make_spans(2)
     assert llmotel.flush(timeout=10)
     assert otlp_receiver.requests[0].content_encoding == "gzip"

@@ -57,8 +57,8 @@ def evaluated(span: Any, name: str) -> bool:
 @pytest.mark.parametrize("backend", ["dead", "hanging"])
 def test_flush_keeps_its_timeout_and_reports_failure(request, openai_client, protocol, backend):
     endpoint = request.getfixturevalue(f"{backend}_endpoint")
-    llmotel.enable(endpoint=endpoint, protocol=protocol, console=False, metrics=False,
-                   tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=endpoint, protocol=protocol, tracer_provider=TracerProvider(),
+                   export=llmotel.ExportOptions(console=False, metrics=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     started = time.monotonic()
     assert llmotel.flush(timeout=1) is False
@@ -66,14 +66,16 @@ def test_flush_keeps_its_timeout_and_reports_failure(request, openai_client, pro
 
 
 def test_flush_is_true_when_everything_went_out(otlp_receiver, openai_client):
-    llmotel.enable(endpoint=otlp_receiver.http_endpoint, console=False, metrics=False, tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=otlp_receiver.http_endpoint, tracer_provider=TracerProvider(),
+                   export=llmotel.ExportOptions(console=False, metrics=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert llmotel.flush(timeout=10) is True
     assert len(otlp_receiver.spans) == 1
 
 
 def test_flush_is_false_when_the_backend_refuses_the_batch(otlp_receiver, openai_client):
-    llmotel.enable(endpoint=otlp_receiver.http_endpoint, console=False, metrics=False, tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=otlp_receiver.http_endpoint, tracer_provider=TracerProvider(),
+                   export=llmotel.ExportOptions(console=False, metrics=False))
     otlp_receiver.fail_next(1, http_status=400)  # a final answer: not retried
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert llmotel.flush(timeout=10) is False
@@ -86,7 +88,8 @@ def test_flush_is_false_when_the_backend_refuses_the_batch(otlp_receiver, openai
 def test_shutdown_keeps_its_timeout_against_a_hanging_backend(hanging_endpoint, openai_client, protocol,
                                                                monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "25")
-    llmotel.enable(endpoint=hanging_endpoint, protocol=protocol, console=False, tracer_provider=TracerProvider())
+    llmotel.enable(endpoint=hanging_endpoint, protocol=protocol, tracer_provider=TracerProvider(),
+                   export=llmotel.ExportOptions(console=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     started = time.monotonic()
     llmotel.shutdown(timeout=2)
@@ -94,8 +97,9 @@ def test_shutdown_keeps_its_timeout_against_a_hanging_backend(hanging_endpoint, 
 
 
 def test_shutdown_keeps_its_timeout_with_evaluators_and_a_dead_backend(dead_endpoint, openai_client):
-    llmotel.enable(endpoint=dead_endpoint, console=False, metrics=False, tracer_provider=TracerProvider(),
-                   evaluators=["failure_to_answer"], redact_pii=True, pii_use_ner=False)
+    llmotel.enable(endpoint=dead_endpoint, tracer_provider=TracerProvider(), evaluators=["failure_to_answer"],
+                   redact_pii=True, export=llmotel.ExportOptions(console=False, metrics=False),
+                   pii=llmotel.PiiOptions(use_ner=False))
     for _ in range(20):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     started = time.monotonic()
@@ -109,7 +113,8 @@ def test_a_script_that_never_calls_shutdown_loses_nothing_at_exit(otlp_receiver,
     result = run_script(f"""
         import openai, llmotel
         llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, evaluators=["failure_to_answer"],
-                       redact_pii=True, pii_use_ner=False, metrics=False, console=False)
+                       redact_pii=True, pii=llmotel.PiiOptions(use_ner=False),
+                       export=llmotel.ExportOptions(metrics=False, console=False))
         client = openai.OpenAI(api_key="test-key", base_url={fake_provider.openai_base_url!r}, max_retries=0)
         for _ in range(5):
             client.chat.completions.create(model="gpt-4o-mini", messages={USER!r})
@@ -136,7 +141,8 @@ def test_a_stuck_sync_evaluator_never_keeps_the_process_alive(otlp_receiver, fak
                 threading.Event().wait()  # never returns
                 return EvaluationResult("stuck")
 
-        llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, evaluators=[Stuck()], metrics=False, console=False)
+        llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, evaluators=[Stuck()],
+                       export=llmotel.ExportOptions(metrics=False, console=False))
         client = openai.OpenAI(api_key="test-key", base_url={fake_provider.openai_base_url!r}, max_retries=0)
         client.chat.completions.create(model="gpt-4o-mini", messages={USER!r})
         llmotel.shutdown(timeout=3)
@@ -162,8 +168,9 @@ def test_spans_still_being_evaluated_at_shutdown_are_exported_unevaluated(otlp_r
                 {"await asyncio.sleep(5)" if kind == "async" else "time.sleep(5)"}
                 return EvaluationResult("slow", label="done")
 
-        llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, evaluators=[Slow()], metrics=False, console=False,
-                       evaluation_workers=2)
+        llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, evaluators=[Slow()],
+                       export=llmotel.ExportOptions(metrics=False, console=False),
+                       evaluation=llmotel.EvaluationOptions(workers=2))
         client = openai.OpenAI(api_key="test-key", base_url={fake_provider.openai_base_url!r}, max_retries=0)
         for _ in range(10):
             client.chat.completions.create(model="gpt-4o-mini", messages={USER!r})
@@ -183,8 +190,8 @@ def test_spans_still_being_evaluated_at_shutdown_are_exported_unevaluated(otlp_r
 
 FORKING_APP = """
     import os, sys, time, openai, llmotel
-    llmotel.enable(endpoint={endpoint!r}, evaluators=["failure_to_answer"], redact_pii=True, pii_use_ner=False,
-                   metrics=False, console=False)
+    llmotel.enable(endpoint={endpoint!r}, evaluators=["failure_to_answer"], redact_pii=True,
+                   pii=llmotel.PiiOptions(use_ner=False), export=llmotel.ExportOptions(metrics=False, console=False))
     client = openai.OpenAI(api_key="test-key", base_url={base_url!r}, max_retries=0)
     client.chat.completions.create(model="gpt-4o-mini", messages={messages!r})
     pid = os.fork()
@@ -222,8 +229,8 @@ def test_a_forked_child_evaluates_redacts_exports_and_exits_promptly(otlp_receiv
 
 POOL_APP = """
     import multiprocessing, openai, llmotel
-    llmotel.enable(endpoint={endpoint!r}, evaluators=["failure_to_answer"], redact_pii=True, pii_use_ner=False,
-                   metrics=False, console=False)
+    llmotel.enable(endpoint={endpoint!r}, evaluators=["failure_to_answer"], redact_pii=True,
+                   pii=llmotel.PiiOptions(use_ner=False), export=llmotel.ExportOptions(metrics=False, console=False))
 
     def work(i):
         client = openai.OpenAI(api_key="test-key", base_url={base_url!r}, max_retries=0)

@@ -25,7 +25,7 @@ def run_app(openai_client: Any, **settings: Any) -> dict[str, dict[str, Any]]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, **settings)
+    llmotel.enable(tracer_provider=provider, exporter="none", **settings, export=llmotel.ExportOptions(console=False))
 
     @llmotel.retrieval(name="kb")
     def retrieve(query: str) -> list[dict[str, Any]]:
@@ -65,7 +65,7 @@ def test_off_by_default(openai_client):
 
 
 def test_kinds_inputs_outputs_and_prompt_template(openai_client):
-    spans = run_app(openai_client, compat=["openinference"])
+    spans = run_app(openai_client, content=llmotel.ContentOptions(compat=["openinference"]))
     kinds = {name: a.get(sc.OPENINFERENCE_SPAN_KIND) for name, a in spans.items()}
     assert kinds == {"invoke_workflow rag": "CHAIN", "task prepare": "CHAIN", "retrieval kb": "RETRIEVER",
                      "chat gpt-4o-mini": None, "invoke_agent agent": "AGENT", "execute_tool shout": "TOOL"}
@@ -86,7 +86,7 @@ def test_kinds_inputs_outputs_and_prompt_template(openai_client):
 
 
 def test_capture_off_keeps_content_out_of_the_compat_attributes(openai_client):
-    spans = run_app(openai_client, compat=["openinference"], capture_content=False)
+    spans = run_app(openai_client, content=llmotel.ContentOptions(compat=["openinference"]), capture_content=False)
     assert spans["invoke_workflow rag"][sc.OPENINFERENCE_SPAN_KIND] == "CHAIN"
     assert sc.LLM_PROMPT_TEMPLATE_VERSION in spans["chat gpt-4o-mini"]  # a hash, not content
     everything = repr(spans)
@@ -100,7 +100,8 @@ def test_annotate_writes_them_too(openai_client):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, compat="openinference", instrument=[])
+    llmotel.enable(tracer_provider=provider, exporter="none", instrument=[],
+                   export=llmotel.ExportOptions(console=False), content=llmotel.ContentOptions(compat="openinference"))
     with llmotel.workflow("by_hand"):
         llmotel.annotate(input={"q": "x"}, output="done")
     (span,) = exporter.get_finished_spans()

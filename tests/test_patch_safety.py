@@ -98,7 +98,8 @@ def test_sdk_whose_private_modules_moved_is_left_unpatched_and_untraced_with_one
     caplog.set_level(logging.WARNING, logger="llmotel")
     provider, exporter = fresh_provider()
 
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False)  # no exception
+    # no exception:
+    llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
 
     warned = [r.getMessage() for r in caplog.records if r.name == "llmotel"]
     assert len(warned) == 1, warned

@@ -34,9 +34,9 @@ PROXY_KEY = "proxy-credential-7f3a9c2e"  # not shaped like any provider key: scr
 
 
 def enable_to(receiver: Any, **settings: Any) -> None:
-    settings.setdefault("pii_use_ner", False)
-    llmotel.enable(endpoint=receiver.http_endpoint, console=False, metrics=False, tracer_provider=TracerProvider(),
-                   **settings)
+    settings.setdefault("pii", llmotel.PiiOptions(use_ner=False))
+    llmotel.enable(endpoint=receiver.http_endpoint, tracer_provider=TracerProvider(), **settings,
+                   export=llmotel.ExportOptions(console=False, metrics=False))
 
 
 def exported_bytes(receiver: Any, spans: int) -> bytes:
@@ -75,7 +75,7 @@ def test_span_and_event_names_are_redacted(otlp_receiver, openai_client):
 def test_a_value_at_the_cut_does_not_leak_in_part(otlp_receiver, openai_client, value, fragments):
     limit = 64
     prefix = "x" * (limit - len(value) // 2 - 1) + " "  # the cut falls in the middle of the value
-    enable_to(otlp_receiver, redact_pii=True, max_content_length=limit)
+    enable_to(otlp_receiver, redact_pii=True, content=llmotel.ContentOptions(max_content_length=limit))
     openai_client.chat.completions.create(model="gpt-4o-mini",
                                           messages=[{"role": "user", "content": prefix + value + " and more text"}])
     raw = exported_bytes(otlp_receiver, 1)
@@ -225,7 +225,7 @@ def test_a_looser_second_enable_never_weakens_privacy(otlp_receiver, openai_clie
 
 APP = """
 import openai, llmotel
-llmotel.enable(redact_pii=True, pii_use_ner=False, metrics=False)
+llmotel.enable(redact_pii=True, pii=llmotel.PiiOptions(use_ner=False), export=llmotel.ExportOptions(metrics=False))
 client = openai.OpenAI(api_key="test-key", base_url={base_url!r}, max_retries=0)
 client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": {content!r}}}])
 llmotel.shutdown(timeout=10)

@@ -20,7 +20,7 @@ def spans():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
 
     def finished(name=None):
         found = list(exporter.get_finished_spans())
@@ -205,7 +205,8 @@ def test_capture_off_records_no_io():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False, capture_content=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", capture_content=False,
+                   export=llmotel.ExportOptions(console=False))
 
     @llmotel.task
     def step(secret: str) -> str:

@@ -38,7 +38,8 @@ def test_enable_imports_no_sdk_and_instruments_the_one_the_application_imports_l
     out = run(f"""
         import json, sys, threading
         import llmotel
-        llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, protocol="http/protobuf", console=False)
+        llmotel.enable(endpoint={otlp_receiver.http_endpoint!r}, protocol="http/protobuf",
+                       export=llmotel.ExportOptions(console=False))
         after_enable = sorted(m for m in ("openai", "anthropic") if m in sys.modules)
 
         def application():  # the SDK is imported and used on another thread than enable()'s
@@ -69,7 +70,7 @@ def test_enable_loads_no_sdk_module_of_its_own_when_the_sdks_are_imported():
         import openai, anthropic
         before = set(sys.modules)
         import llmotel
-        llmotel.enable(exporter="none", console=False)
+        llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
         added = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("openai", "anthropic"))
         patched = [hasattr(sdk._base_client.SyncAPIClient.request, "__llmotel_original__")
                    for sdk in (openai, anthropic)]
@@ -91,7 +92,7 @@ def test_shutdown_removes_pending_hooks_and_enable_shutdown_cycles_do_not_stack_
 
         seen = []
         for _ in range(3):
-            llmotel.enable(exporter="none", console=False)
+            llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
             seen.append(hooks())
             llmotel.shutdown()
             seen.append(hooks())
@@ -125,7 +126,7 @@ def test_enable_and_the_instrumentor_share_one_instrumentation_and_the_latest_wi
     original = openai._base_client.SyncAPIClient.__dict__["request"]
     first, first_spans = provider()
     second, second_spans = provider()
-    llmotel.enable(tracer_provider=first, exporter="none", console=False)
+    llmotel.enable(tracer_provider=first, exporter="none", export=llmotel.ExportOptions(console=False))
     OpenAIInstrumentor().instrument(tracer_provider=second)
     ask()
     llmotel.shutdown()
@@ -139,8 +140,9 @@ def test_enable_and_the_instrumentor_share_one_instrumentation_and_the_latest_wi
 def test_explicit_instrument_of_an_sdk_that_is_not_installed_is_a_configuration_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "anthropic", None)  # how Python marks a module as not importable
     with pytest.raises(ConfigurationError, match="anthropic"):
-        llmotel.enable(exporter="none", console=False, instrument=["anthropic"])
-    llmotel.enable(exporter="none", console=False)  # by default: instrument what is installed, no error
+        llmotel.enable(exporter="none", instrument=["anthropic"], export=llmotel.ExportOptions(console=False))
+    # by default: instrument what is installed, no error
+    llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
 
 
 def test_opentelemetry_instrument_instruments_an_sdk_the_application_imports_later(fake_provider, otlp_receiver):

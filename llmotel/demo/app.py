@@ -174,10 +174,9 @@ def main(question: str | None = None, stream: bool = False, endpoint: str | None
     real_api = bool(os.environ.get("OPENAI_API_KEY"))
     evaluators, missing = _checks(with_judge=real_api)
     exported = ExportedSpans()
-    llmotel.enable(
-        service_name=service, endpoint=endpoint, protocol=protocol, console=False, evaluators=evaluators,
-        judge=Judge(openai.OpenAI(), model=model) if real_api else None, evaluation_sinks=[exported],
-    )
+    llmotel.enable(service_name=service, endpoint=endpoint, protocol=protocol, evaluators=evaluators,
+                   judge=Judge(openai.OpenAI(), model=model) if real_api else None,
+                   export=llmotel.ExportOptions(console=False), evaluation=llmotel.EvaluationOptions(sinks=[exported]))
     settings = current_settings()
     with ExitStack() as stack:
         if real_api:

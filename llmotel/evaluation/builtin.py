@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmotel.config import Settings
+from llmotel.config import JudgeOptions, PiiOptions, Settings
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._loading import LoadingEvaluator, LoadingRedactor, background_load
 from llmotel.evaluation.judge.checks import JUDGE_CHECKS
@@ -90,30 +90,18 @@ def _judge(settings: Settings, meter_provider: Any, needed_by: str) -> Any:
     if settings.judge_provider is None or settings.judge_model is None:
         raise ConfigurationError(
             "evaluators", needed_by, "a judge for LLM-judge checks: enable(judge=Judge(client, model=...)) or "
-            "judge_provider + judge_model (LLMOTEL_JUDGE_PROVIDER / LLMOTEL_JUDGE_MODEL)",
+            "enable(judge=JudgeOptions(provider=..., model=...)) (LLMOTEL_JUDGE_PROVIDER / LLMOTEL_JUDGE_MODEL)",
         )
     from llmotel.evaluation.judge import Judge
 
-    return Judge(
-        provider=settings.judge_provider, model=settings.judge_model, base_url=settings.judge_base_url,
-        timeout=settings.judge_timeout, max_tokens_per_minute=settings.judge_max_tokens_per_minute,
-        trace=settings.trace_judge, meter_provider=meter_provider,
-    )
+    return Judge(**settings.group(JudgeOptions).as_kwargs(), meter_provider=meter_provider)
 
 
 def pii_redactor(settings: Settings) -> TextRedactor:
     """The PII redactor for ``redact_pii`` / ``evaluators=["pii"]``, from the ``pii_*`` settings."""
     from llmotel.evaluation import pii  # presidio is an optional extra: imported only when redaction is on
 
-    options = pii.PiiOptions(
-        entities=settings.pii_entities,
-        score_threshold=settings.pii_score_threshold,
-        operator=settings.pii_operator,
-        allow_list=settings.pii_allow_list,
-        hash_key=settings.pii_hash_key,
-        use_ner=settings.pii_use_ner,
-    )
-    redactor = pii.PiiRedactor(options)
+    redactor = pii.PiiRedactor(settings.group(PiiOptions))
     if not load_in_background:
         redactor.redact(_WARM_UP_PII)
         return redactor

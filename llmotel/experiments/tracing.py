@@ -126,9 +126,10 @@ def ensure_enabled() -> None:
     """Enable llmotel from the environment when the application has not (console summary off by default):
     the task's LLM calls are then traced under the experiment's spans."""
     from llmotel import _setup
+    from llmotel.config import ExportOptions
 
     if _setup.current_settings() is None:
-        _setup.enable(console=None if "LLMOTEL_CONSOLE" in os.environ else False)
+        _setup.enable(export=ExportOptions(console=None if "LLMOTEL_CONSOLE" in os.environ else False))
 
 
 def collector() -> CallCollector:

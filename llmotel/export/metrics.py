@@ -113,7 +113,7 @@ class MetricEndpointGuard(MetricExporter):
         if first:
             logger.warning(
                 "llmotel: %s does not accept OTLP metrics (%s); GenAI metrics are not sent there again in this "
-                "process. Set metrics=False (LLMOTEL_METRICS=false) to stop recording them, or pass a "
+                "process. Set ExportOptions(metrics=False) (LLMOTEL_METRICS=false) to stop recording them, or pass a "
                 "meter_provider that exports metrics to a backend that takes them.", self.describe, answer)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

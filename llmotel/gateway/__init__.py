@@ -4,7 +4,7 @@ The gateway sits between any OTLP exporter and any OTLP backend. It receives tra
 same evaluation pipeline as ``llmotel.enable(evaluators=..., redact_pii=...)`` on the GenAI spans among them
 (semconv, OpenLLMetry and OpenInference attributes), forwards everything in order with backpressure instead of
 loss, passes metrics and logs through, and takes evaluations over HTTP (``POST /v1/evaluations``). It is also
-the engine behind ``enable(evaluation_in="subprocess")``. It builds on ``llmotel.evaluation`` and
+the engine behind ``enable(evaluation=EvaluationOptions(run_in="subprocess"))``. It builds on ``llmotel.evaluation`` and
 ``llmotel.export``; nothing outside this package imports it except the CLI and that one ``enable()`` option.
 """
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmotel.config import parse_bool, parse_int
+from llmotel.config.validation import BOOLEAN, SECONDS, integer, parse_int
 from llmotel.errors import ConfigurationError
 
 MIB = 1024 * 1024
@@ -61,16 +61,6 @@ def _port(setting: str, raw: Any, allow_off: bool) -> int | None:
     return value
 
 
-def _positive(setting: str, raw: Any, kind: type) -> Any:
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigurationError(setting, raw, f"a positive {'integer' if kind is int else 'number'}") from None
-    if isinstance(raw, bool) or value <= 0:
-        raise ConfigurationError(setting, raw, f"a positive {'integer' if kind is int else 'number'}")
-    return value
-
-
 def resolve_options(env: Mapping[str, str] | None = None, **given: Any) -> GatewayOptions:
     """Options from explicit values (None: not given), then ``LLMOTEL_GATEWAY_*``, then the defaults."""
     env = os.environ if env is None else env
@@ -94,11 +84,11 @@ def resolve_options(env: Mapping[str, str] | None = None, **given: Any) -> Gatew
         elif name == "http_port":
             out[name] = _port(setting, value, allow_off=False)
         elif name in ("max_request_bytes", "queue_spans", "queue_bytes"):
-            out[name] = _positive(setting, value, int)
+            out[name] = integer(1).argument(setting, value)
         elif name == "grace_period":
-            out[name] = _positive(setting, value, float)
+            out[name] = SECONDS.argument(setting, value)
         elif name == "spool_fsync":
-            out[name] = parse_bool(setting, value) if isinstance(value, str) else bool(value)
+            out[name] = BOOLEAN.argument(setting, value)
         elif name == "listen":
             if not isinstance(value, str) or not value.strip():
                 raise ConfigurationError(setting, value, "an interface address, e.g. 127.0.0.1 or 0.0.0.0")

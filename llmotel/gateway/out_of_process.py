@@ -1,4 +1,5 @@
-"""``enable(evaluation_in="subprocess")``: evaluation and redaction in a child process, off the application's GIL.
+"""``enable(evaluation=EvaluationOptions(run_in="subprocess"))``: evaluation and redaction in a child process, off
+the application's GIL.
 
 :class:`SubprocessEvaluatingProcessor` takes the evaluating processor's place. ``on_end`` only appends the span
 to a bounded queue; a sender thread writes batches to the child (``llmotel.gateway.worker``, the gateway's
@@ -63,7 +64,7 @@ def child_settings(settings: Settings) -> bytes:
         for item in value:
             if item is not None and not isinstance(item, str) and type(item).__module__ == "__main__":
                 raise ConfigurationError(setting, item, "objects of classes defined in an importable module (not "
-                                                        "__main__) with evaluation_in='subprocess'")
+                                                        "__main__) with EvaluationOptions(run_in='subprocess')")
     stripped = dataclasses.replace(settings, endpoint=None, headers={}, exporter="none", console=False,
                                    traces_file=None, metrics=False, otlp_certificate=None,
                                    otlp_client_certificate=None, otlp_client_key=None)
@@ -71,7 +72,7 @@ def child_settings(settings: Settings) -> bytes:
         return pickle.dumps(stripped)
     except Exception as exc:
         raise ConfigurationError("evaluators", settings.evaluators, "evaluators and a judge that can be pickled with "
-                                 f"evaluation_in='subprocess' (built-in names, judge_provider + judge_model): {exc}"
+                                 f"run_in='subprocess' (built-in names, JudgeOptions(provider=..., model=...)): {exc}"
                                  ) from None
 
 

@@ -1,4 +1,5 @@
-"""The evaluation child of ``enable(evaluation_in="subprocess")``: the gateway's evaluation stage behind a pipe.
+"""The evaluation child of ``enable(evaluation=EvaluationOptions(run_in="subprocess"))``: the gateway's evaluation
+stage behind a pipe.
 
 Started by :class:`~llmotel.gateway.out_of_process.SubprocessEvaluatingProcessor` as
 ``python -m llmotel.gateway.worker``. It reads frames on stdin: first the pickled settings, then batches of spans

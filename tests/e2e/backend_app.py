@@ -64,12 +64,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   model="gpt-4o-mini")
     headers = dict(h.split("=", 1) for h in args.header)
     resource = dict(r.split("=", 1) for r in args.resource)
-    llmotel.enable(
-        service_name=args.service_name, endpoint=args.endpoint, protocol=args.protocol, headers=headers or None,
-        resource_attributes=resource or None,
-        evaluators=["failure_to_answer", "language_mismatch", "hallucination"], judge=judge,
-        evaluation_sinks=[args.sink] if args.sink else None, compat=["openinference"] if args.compat else None,
-    )
+    llmotel.enable(service_name=args.service_name, endpoint=args.endpoint, protocol=args.protocol,
+                   headers=headers or None, resource_attributes=resource or None,
+                   evaluators=["failure_to_answer", "language_mismatch", "hallucination"], judge=judge,
+                   content=llmotel.ContentOptions(compat=["openinference"] if args.compat else None),
+                   evaluation=llmotel.EvaluationOptions(sinks=[args.sink] if args.sink else None))
     emitted = Emitted()
     trace.get_tracer_provider().add_span_processor(emitted)  # type: ignore[attr-defined]
     oai = openai.OpenAI(api_key="test", base_url=args.openai_base_url, max_retries=0)

@@ -24,8 +24,8 @@ from llmotel.evaluation._loading import EVALUATOR_PACKAGES, background_load
 
 REPO = Path(__file__).resolve().parents[2]
 OFFLINE = ["language_mismatch", "failure_to_answer", "sentiment", "toxicity"]
-ENABLE = ("llmotel.enable({target}, console=False, tracer_provider=TracerProvider(), redact_pii=True, "
-          "pii_use_ner=False, evaluators={OFFLINE!r})")
+ENABLE = ("llmotel.enable({target}, export=llmotel.ExportOptions(console=False), tracer_provider=TracerProvider(), "
+          "redact_pii=True, pii=llmotel.PiiOptions(use_ner=False), evaluators={OFFLINE!r})")
 # Modules compiled extensions create for themselves (Cython's shared runtime; the platform's sysconfig data):
 # nobody imports or looks them up by name.
 GENERATED = ("_cython_", "_sysconfigdata_")
@@ -159,8 +159,9 @@ def test_a_check_asked_before_its_load_finished_says_so_then_evaluates(openai_cl
     release = threading.Event()
     background_load.submit("test-blocker", release.wait)  # the checks' warm-ups queue behind it
     exporter = InMemorySpanExporter()
-    llmotel.enable(exporter=exporter, console=False, tracer_provider=TracerProvider(), evaluators=["sentiment"],
-                   evaluator_timeout=0.3, redact_pii=True, pii_use_ner=False)
+    llmotel.enable(exporter=exporter, tracer_provider=TracerProvider(), evaluators=["sentiment"], redact_pii=True,
+                   export=llmotel.ExportOptions(console=False), evaluation=llmotel.EvaluationOptions(timeout=0.3),
+                   pii=llmotel.PiiOptions(use_ner=False))
     ask = lambda: openai_client.chat.completions.create(  # noqa: E731
         model="gpt-4o-mini", messages=[{"role": "user", "content": "I love it, write to jane@example.org"}])
     try:

@@ -24,7 +24,8 @@ GERMAN_QUESTION = "Wie lange dauert die Lieferung nach Berlin, und kann ich die 
 def run(openai_client: Any, fake_provider: Any, answer: str, question: str = GERMAN_QUESTION,
         **settings: Any) -> dict[str, dict[str, Any]]:
     exporter = InMemorySpanExporter()
-    llmotel.enable(exporter=exporter, console=False, tracer_provider=TracerProvider(), **settings)
+    llmotel.enable(exporter=exporter, tracer_provider=TracerProvider(), **settings,
+                   export=llmotel.ExportOptions(console=False))
     assert background_load.wait(240)  # results, not StillLoading, however slow this machine is today
     fake_provider.script(Reply(text=answer))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}])
@@ -50,19 +51,20 @@ def test_every_builtin_name_builds():
 @pytest.mark.parametrize("name", ["hallucination", "prompt_injection", "topic_relevancy", "answer_relevance"])
 def test_judge_checks_need_a_judge(name):
     with pytest.raises(ConfigurationError, match="judge"):
-        llmotel.enable(exporter="none", console=False, evaluators=[name])
+        llmotel.enable(exporter="none", evaluators=[name], export=llmotel.ExportOptions(console=False))
 
 
-@pytest.mark.parametrize("settings, setting", [
-    ({"judge_provider": "openai"}, "judge"),
-    ({"judge_model": "gpt-4o-mini"}, "judge_provider"),
-    ({"judge_provider": "mistral", "judge_model": "m"}, "judge_provider"),
-    ({"judge": object()}, "judge"),
-    ({"judge_max_tokens_per_minute": 0}, "judge_max_tokens_per_minute"),
+@pytest.mark.parametrize("options, setting", [
+    ({"provider": "openai"}, "judge"),
+    ({"model": "gpt-4o-mini"}, "judge_provider"),
+    ({"provider": "mistral", "model": "m"}, "judge_provider"),
+    (None, "judge"),
+    ({"max_tokens_per_minute": 0}, "judge_max_tokens_per_minute"),
 ])
-def test_invalid_judge_settings(settings, setting):
+def test_invalid_judge_settings(options, setting):
     with pytest.raises(ConfigurationError, match=setting):
-        llmotel.enable(exporter="none", console=False, **settings)
+        judge = object() if options is None else llmotel.JudgeOptions(**options)
+        llmotel.enable(exporter="none", judge=judge, export=llmotel.ExportOptions(console=False))
 
 
 def test_a_helpful_english_answer_to_a_german_question(openai_client, fake_provider):
@@ -116,8 +118,8 @@ def test_a_judge_check_through_enable(openai_client, fake_provider, trace_judge)
 
     exporter = InMemorySpanExporter()
     judge = Judge(openai_client, model="gpt-4o-mini", trace=trace_judge)
-    llmotel.enable(exporter=exporter, console=False, tracer_provider=TracerProvider(), evaluators=["hallucination"],
-                   judge=judge, trace_judge=trace_judge)
+    llmotel.enable(exporter=exporter, tracer_provider=TracerProvider(), evaluators=["hallucination"], judge=judge,
+                   export=llmotel.ExportOptions(console=False))
     verdict = {"claims": [{"claim": "Delivery takes two days.", "verdict": "contradicted",
                            "evidence": "Delivery takes five working days."}]}
     fake_provider.script(Reply(text="Delivery takes two days."), Reply(text=json.dumps(verdict)))

@@ -463,7 +463,7 @@ def enabled() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    llmotel.enable(tracer_provider=provider, exporter="none", console=False)
+    llmotel.enable(tracer_provider=provider, exporter="none", export=llmotel.ExportOptions(console=False))
     yield exporter
     llmotel.shutdown(timeout=5)
 

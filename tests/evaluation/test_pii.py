@@ -234,7 +234,7 @@ def test_supported_entities_default() -> None:
 
 @pytest.mark.parametrize(("kwargs", "setting"), [
     ({"operator": "redact"}, "pii_operator"),
-    ({"operator": None}, "pii_operator"),
+    ({"operator": 3}, "pii_operator"),  # None is "not given": the environment, else the default
     ({"score_threshold": 1.5}, "pii_score_threshold"),
     ({"score_threshold": -0.1}, "pii_score_threshold"),
     ({"score_threshold": float("nan")}, "pii_score_threshold"),

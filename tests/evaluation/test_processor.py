@@ -93,7 +93,8 @@ def pipeline() -> Iterator[tuple[InMemorySpanExporter, InMemoryMetricReader]]:
 def start(pipeline: Any, **settings: Any) -> tuple[InMemorySpanExporter, InMemoryMetricReader]:
     _, reader, provider, meter_provider = pipeline
     own = InMemorySpanExporter()
-    llmotel.enable(exporter=own, console=False, tracer_provider=provider, meter_provider=meter_provider, **settings)
+    llmotel.enable(exporter=own, tracer_provider=provider, meter_provider=meter_provider, **settings,
+                   export=llmotel.ExportOptions(console=False))
     return own, reader
 
 
@@ -185,7 +186,7 @@ def test_an_evaluator_stuck_past_its_timeout_is_skipped_until_it_returns(pipelin
         def evaluate(self, input: EvaluationInput) -> None:
             release.wait(10)
 
-    exporter, _ = start(pipeline, evaluators=[Stuck()], evaluation_workers=1)
+    exporter, _ = start(pipeline, evaluators=[Stuck()], evaluation=llmotel.EvaluationOptions(workers=1))
     for _ in range(4):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     spans = exported(exporter)
@@ -251,7 +252,8 @@ def test_sampling_rules_choose_spans_per_evaluator(pipeline, openai_client):
         {"evaluator": "by_model", "model": "gpt-4o*", "rate": 1},
         {"evaluator": "by_model", "rate": 0},
     ])
-    exporter, _ = start(pipeline, evaluators=[always, never, by_model], evaluator_sampling_rules=rules)
+    exporter, _ = start(pipeline, evaluators=[always, never, by_model],
+                        evaluation=llmotel.EvaluationOptions(sampling_rules=rules))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     openai_client.chat.completions.create(model="o3-mini", messages=USER)
     spans = exported(exporter)
@@ -262,7 +264,7 @@ def test_sampling_rules_choose_spans_per_evaluator(pipeline, openai_client):
 
 def test_spans_nothing_samples_pass_straight_through_unchanged(pipeline, openai_client):
     exporter, _ = start(pipeline, evaluators=[Recorder()],
-                        evaluator_sampling_rules=[{"evaluator": "*", "rate": 0.0}])
+                        evaluation=llmotel.EvaluationOptions(sampling_rules=[{"evaluator": "*", "rate": 0.0}]))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     (span,) = exported(exporter)
     assert not span.events
@@ -276,20 +278,22 @@ def test_spans_nothing_samples_pass_straight_through_unchanged(pipeline, openai_
 def test_invalid_sampling_rules_are_a_configuration_error(rules, monkeypatch):
     monkeypatch.setenv("LLMOTEL_EVALUATOR_SAMPLING_RULES", rules)
     with pytest.raises(ConfigurationError, match="LLMOTEL_EVALUATOR_SAMPLING_RULES"):
-        llmotel.enable(exporter="none", console=False)
+        llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
 
 
 @pytest.mark.parametrize("kwargs, setting", [
     ({"evaluators": ["nope"]}, "evaluators"),
     ({"evaluators": [object()]}, "evaluators"),
     ({"evaluators": [Recorder("same"), Recorder("same")]}, "evaluators"),
-    ({"evaluator_timeout": 0}, "evaluator_timeout"),
-    ({"evaluation_queue_size": 0}, "evaluation_queue_size"),
-    ({"evaluation_workers": "two"}, "evaluation_workers"),
+    ({"evaluation": {"timeout": 0}}, "evaluator_timeout"),
+    ({"evaluation": {"queue_size": 0}}, "evaluation_queue_size"),
+    ({"evaluation": {"workers": "two"}}, "evaluation_workers"),
 ])
 def test_invalid_evaluation_settings_are_configuration_errors(kwargs, setting):
     with pytest.raises(ConfigurationError, match=setting):
-        llmotel.enable(exporter="none", console=False, **kwargs)
+        if "evaluation" in kwargs:
+            kwargs = {"evaluation": llmotel.EvaluationOptions(**kwargs["evaluation"])}
+        llmotel.enable(exporter="none", **kwargs, export=llmotel.ExportOptions(console=False))
 
 
 def test_a_full_queue_exports_unevaluated_and_counts_the_drop(pipeline, openai_client, caplog):
@@ -300,8 +304,8 @@ def test_a_full_queue_exports_unevaluated_and_counts_the_drop(pipeline, openai_c
             gate.wait(10)
             return super().evaluate(input)
 
-    exporter, reader = start(pipeline, evaluators=[Blocking("blocking")], evaluation_queue_size=1,
-                             evaluation_workers=1, evaluator_timeout=30)
+    exporter, reader = start(pipeline, evaluators=[Blocking("blocking")],
+                             evaluation=llmotel.EvaluationOptions(queue_size=1, workers=1, timeout=30))
     for _ in range(5):  # one on the worker, one queued, three over the limit
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert not llmotel.flush(timeout=0.5)  # two are still being evaluated; the three others are exported
@@ -325,7 +329,8 @@ def test_queue_depth_gauge(pipeline, openai_client):
             gate.wait(10)
             return super().evaluate(input)
 
-    exporter, reader = start(pipeline, evaluators=[Blocking("blocking")], evaluation_workers=1, evaluator_timeout=30)
+    exporter, reader = start(pipeline, evaluators=[Blocking("blocking")],
+                             evaluation=llmotel.EvaluationOptions(workers=1, timeout=30))
     for _ in range(3):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     time.sleep(0.1)
@@ -336,7 +341,8 @@ def test_queue_depth_gauge(pipeline, openai_client):
 
 
 def test_flush_and_shutdown_drain_the_queue(pipeline, openai_client):
-    exporter, _ = start(pipeline, evaluators=[Recorder("slowish", delay=0.05)], evaluation_workers=1)
+    exporter, _ = start(pipeline, evaluators=[Recorder("slowish", delay=0.05)],
+                        evaluation=llmotel.EvaluationOptions(workers=1))
     for _ in range(6):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     llmotel.shutdown(timeout=10)
@@ -354,7 +360,8 @@ def test_shutdown_timeout_exports_the_rest_unevaluated(pipeline, openai_client):
             gate.wait(10)
             return super().evaluate(input)
 
-    exporter, _ = start(pipeline, evaluators=[Blocking("blocking")], evaluation_workers=1, evaluator_timeout=30)
+    exporter, _ = start(pipeline, evaluators=[Blocking("blocking")],
+                        evaluation=llmotel.EvaluationOptions(workers=1, timeout=30))
     for _ in range(3):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     started = time.monotonic()

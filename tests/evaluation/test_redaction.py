@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -25,12 +26,14 @@ def received_text(span: Any) -> str:
                       default=str)
 
 
-def enable_to(otlp_receiver: Any, protocol: str = "http/protobuf", **settings: Any) -> None:
-    """enable() exporting to the receiver; the NER model (an optional extra) is left out so results are the same
-    whether or not it is installed."""
-    settings.setdefault("pii_use_ner", False)
-    llmotel.enable(endpoint=otlp_receiver.endpoint(protocol), protocol=protocol, console=False, metrics=False,
-                   tracer_provider=TracerProvider(), **settings)
+def enable_to(otlp_receiver: Any, protocol: str = "http/protobuf", ner_off: bool = True, **settings: Any) -> None:
+    """enable() exporting to the receiver; the NER model (an optional extra) is left out (unless the PII options say
+    otherwise, or ``ner_off=False``) so results are the same whether or not it is installed."""
+    pii = settings.get("pii") or llmotel.PiiOptions()
+    if ner_off and pii.use_ner is None:
+        settings["pii"] = dataclasses.replace(pii, use_ner=False)
+    llmotel.enable(endpoint=otlp_receiver.endpoint(protocol), protocol=protocol, tracer_provider=TracerProvider(),
+                   **settings, export=llmotel.ExportOptions(console=False, metrics=False))
 
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
@@ -121,7 +124,7 @@ def test_corpus_sentences_sent_through_the_sdk_arrive_without_pii(otlp_receiver,
     ("replace", "<EMAIL_ADDRESS>"), ("mask", "*" * len(EMAIL)), ("drop", ""),
 ])
 def test_operators_through_enable(otlp_receiver, openai_client, operator, expected):
-    enable_to(otlp_receiver, redact_pii=True, pii_operator=operator)
+    enable_to(otlp_receiver, redact_pii=True, pii=llmotel.PiiOptions(operator=operator))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": EMAIL}])
     assert llmotel.flush(timeout=20)
     (chat,) = otlp_receiver.wait_for_spans(1, timeout=20)
@@ -130,7 +133,7 @@ def test_operators_through_enable(otlp_receiver, openai_client, operator, expect
 
 
 def test_hash_operator_is_stable_across_spans_with_a_key(otlp_receiver, openai_client):
-    enable_to(otlp_receiver, redact_pii=True, pii_operator="hash", pii_hash_key="k1")
+    enable_to(otlp_receiver, redact_pii=True, pii=llmotel.PiiOptions(operator="hash", hash_key="k1"))
     for _ in range(2):
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": EMAIL}])
     assert llmotel.flush(timeout=20)
@@ -140,7 +143,7 @@ def test_hash_operator_is_stable_across_spans_with_a_key(otlp_receiver, openai_c
 
 
 def test_allow_list_and_entities(otlp_receiver, openai_client):
-    enable_to(otlp_receiver, redact_pii=True, pii_allow_list=[EMAIL], pii_entities=["EMAIL_ADDRESS"])
+    enable_to(otlp_receiver, redact_pii=True, pii=llmotel.PiiOptions(allow_list=[EMAIL], entities=["EMAIL_ADDRESS"]))
     openai_client.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": f"{EMAIL} other@example.com {CARD}"}])
     assert llmotel.flush(timeout=20)
@@ -150,21 +153,22 @@ def test_allow_list_and_entities(otlp_receiver, openai_client):
 
 
 @pytest.mark.parametrize("kwargs, setting", [
-    ({"pii_operator": "shred"}, "pii_operator"),
-    ({"pii_score_threshold": 1.5}, "pii_score_threshold"),
-    ({"pii_entities": ["NOT_AN_ENTITY"]}, "pii_entities"),
-    ({"pii_hash_key": ""}, "pii_hash_key"),
+    ({"operator": "shred"}, "pii_operator"),
+    ({"score_threshold": 1.5}, "pii_score_threshold"),
+    ({"entities": ["NOT_AN_ENTITY"]}, "pii_entities"),
+    ({"hash_key": ""}, "pii_hash_key"),
 ])
 def test_invalid_pii_settings(kwargs, setting):
     with pytest.raises(ConfigurationError, match=setting):
-        llmotel.enable(exporter="none", console=False, redact_pii=True, **kwargs)
+        llmotel.enable(exporter="none", redact_pii=True, pii=llmotel.PiiOptions(**kwargs),
+                       export=llmotel.ExportOptions(console=False))
 
 
 def test_env_settings(monkeypatch, otlp_receiver, openai_client):
     monkeypatch.setenv("LLMOTEL_EVALUATORS", "pii")
     monkeypatch.setenv("LLMOTEL_PII_OPERATOR", "mask")
     monkeypatch.setenv("LLMOTEL_PII_USE_NER", "false")
-    enable_to(otlp_receiver, pii_use_ner=None)
+    enable_to(otlp_receiver, ner_off=False)
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": EMAIL}])
     assert llmotel.flush(timeout=20)
     (chat,) = otlp_receiver.wait_for_spans(1, timeout=20)

@@ -55,7 +55,8 @@ def exporter() -> InMemorySpanExporter:
 def enable(exporter: InMemorySpanExporter, **settings: Any) -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
-    llmotel.enable(exporter=exporter, console=False, tracer_provider=provider, metrics=False, **settings)
+    llmotel.enable(exporter=exporter, tracer_provider=provider, **settings,
+                   export=llmotel.ExportOptions(console=False, metrics=False))
 
 
 def record(**fields: Any) -> EvaluationRecord:
@@ -68,8 +69,9 @@ def record(**fields: Any) -> EvaluationRecord:
 
 
 def test_datadog_intake_gets_every_result_in_the_documented_shape(intake, exporter, openai_client):
-    enable(exporter, evaluators=["failure_to_answer", Explainer()], evaluation_sinks=["datadog"],
-           datadog_api_key="dd-key", datadog_ml_app="support-bot", datadog_intake_url=intake.url)
+    enable(exporter, evaluators=["failure_to_answer", Explainer()],
+           evaluation=llmotel.EvaluationOptions(sinks=["datadog"], datadog_api_key="dd-key",
+                                                datadog_ml_app="support-bot", datadog_intake_url=intake.url))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     with llmotel.workflow("feedback") as root:
         ref = llmotel.export_span(root)
@@ -102,8 +104,9 @@ def test_datadog_intake_gets_every_result_in_the_documented_shape(intake, export
 
 def test_sinks_deliver_only_what_the_exported_span_carries(intake, exporter, openai_client):
     """Capture off: the explanation that quotes the user is not exported, so it is not delivered either."""
-    enable(exporter, evaluators=[Explainer()], capture_content=False, evaluation_sinks=["datadog"],
-           datadog_api_key="k", datadog_ml_app="app", datadog_intake_url=intake.url)
+    enable(exporter, evaluators=[Explainer()], capture_content=False,
+           evaluation=llmotel.EvaluationOptions(sinks=["datadog"], datadog_api_key="k", datadog_ml_app="app",
+                                                datadog_intake_url=intake.url))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert llmotel.flush(timeout=10)
     (metric,) = intake.metrics
@@ -112,8 +115,9 @@ def test_sinks_deliver_only_what_the_exported_span_carries(intake, exporter, ope
 
 
 def test_sinks_deliver_redacted_results(intake, exporter, openai_client):
-    enable(exporter, evaluators=[Explainer()], redact_pii=True, evaluation_sinks=["datadog"],
-           datadog_api_key="k", datadog_ml_app="app", datadog_intake_url=intake.url)
+    enable(exporter, evaluators=[Explainer()], redact_pii=True,
+           evaluation=llmotel.EvaluationOptions(sinks=["datadog"], datadog_api_key="k", datadog_ml_app="app",
+                                                datadog_intake_url=intake.url))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert llmotel.flush(timeout=10)
     sent = json.dumps([r.body for r in intake.requests])
@@ -134,8 +138,9 @@ class KeyQuoter:
 
 
 def test_sinks_scrub_secrets_like_the_exporters(intake, exporter, openai_client):
-    enable(exporter, evaluators=[KeyQuoter()], evaluation_sinks=["datadog"],
-           datadog_api_key="k", datadog_ml_app="app", datadog_intake_url=intake.url)
+    enable(exporter, evaluators=[KeyQuoter()],
+           evaluation=llmotel.EvaluationOptions(sinks=["datadog"], datadog_api_key="k", datadog_ml_app="app",
+                                                datadog_intake_url=intake.url))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert llmotel.flush(timeout=10)
     sent = json.dumps([r.body for r in intake.requests])
@@ -284,8 +289,9 @@ def test_flush_and_shutdown_keep_their_timeouts(server_kind):
 
 def test_llmotel_shutdown_returns_in_time_with_a_hanging_sink(exporter, openai_client):
     with ScriptedServer(Scripted(hang=True)) as server:
-        enable(exporter, evaluators=["failure_to_answer"], evaluation_sinks=["datadog"], datadog_api_key="k",
-               datadog_ml_app="app", datadog_intake_url=server.url)
+        enable(exporter, evaluators=["failure_to_answer"],
+               evaluation=llmotel.EvaluationOptions(sinks=["datadog"], datadog_api_key="k", datadog_ml_app="app",
+                                                    datadog_intake_url=server.url))
         openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
         started = time.monotonic()
         llmotel.shutdown(timeout=1)
@@ -301,7 +307,7 @@ def test_a_sink_error_never_reaches_the_caller(exporter, openai_client):
             raise RuntimeError("a bug in a sink")
 
     broken = Broken(**FAST)
-    enable(exporter, evaluators=["failure_to_answer"], evaluation_sinks=[broken])
+    enable(exporter, evaluators=["failure_to_answer"], evaluation=llmotel.EvaluationOptions(sinks=[broken]))
     response = openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert response.choices[0].message.content
     assert llmotel.flush(timeout=5)
@@ -330,17 +336,18 @@ def test_a_forked_child_delivers_with_its_own_thread(intake):
 # --- configuration -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("settings", "setting"), [
-    ({"evaluation_sinks": ["datadog"], "datadog_ml_app": "a"}, "datadog_api_key"),
-    ({"evaluation_sinks": ["datadog"], "datadog_api_key": "k"}, "datadog_ml_app"),
-    ({"evaluation_sinks": ["phoenix"], "endpoint": "http://localhost:4317", "protocol": "grpc"}, "phoenix_endpoint"),
-    ({"evaluation_sinks": ["mlflow"]}, "mlflow_tracking_uri"),
-    ({"evaluation_sinks": ["langfuse"]}, "evaluation_sinks"),
-    ({"evaluation_sinks": [object()]}, "evaluation_sinks"),
+@pytest.mark.parametrize(("options", "flat", "setting"), [
+    ({"sinks": ["datadog"], "datadog_ml_app": "a"}, {}, "datadog_api_key"),
+    ({"sinks": ["datadog"], "datadog_api_key": "k"}, {}, "datadog_ml_app"),
+    ({"sinks": ["phoenix"]}, {"endpoint": "http://localhost:4317", "protocol": "grpc"}, "phoenix_endpoint"),
+    ({"sinks": ["mlflow"]}, {}, "mlflow_tracking_uri"),
+    ({"sinks": ["langfuse"]}, {}, "evaluation_sinks"),
+    ({"sinks": [object()]}, {}, "evaluation_sinks"),
 ])
-def test_misconfigured_sinks_are_configuration_errors(settings, setting):
+def test_misconfigured_sinks_are_configuration_errors(options, flat, setting):
     with pytest.raises(llmotel.ConfigurationError) as info:
-        llmotel.enable(exporter="none", console=False, **settings)
+        llmotel.enable(exporter="none", evaluation=llmotel.EvaluationOptions(**options), **flat,
+                       export=llmotel.ExportOptions(console=False))
     assert info.value.setting == setting
 
 

@@ -48,5 +48,5 @@ def sqlite_store(tmp_path) -> str:
 def spans() -> InMemorySpanExporter:
     """llmotel enabled, exporting to memory (call ``llmotel.flush()`` before reading)."""
     exporter = InMemorySpanExporter()
-    llmotel.enable(exporter=exporter, console=False)
+    llmotel.enable(exporter=exporter, export=llmotel.ExportOptions(console=False))
     return exporter

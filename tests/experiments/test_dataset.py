@@ -96,7 +96,7 @@ def test_from_jsonl_names_the_bad_line(tmp_path):
 
 def test_from_traces_turns_production_calls_into_records(tmp_path, openai_client, anthropic_client, monkeypatch):
     traces = tmp_path / "traces.jsonl"
-    llmotel.enable(traces_file=str(traces), console=False, exporter="none")
+    llmotel.enable(exporter="none", export=llmotel.ExportOptions(traces_file=str(traces), console=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[
         {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}])
     anthropic_client.messages.create(model="claude-haiku-4-5", max_tokens=50, system="Answer in one word.",
@@ -121,7 +121,8 @@ def test_from_traces_turns_production_calls_into_records(tmp_path, openai_client
 
 def test_from_traces_without_content_is_a_clear_error(tmp_path, openai_client):
     traces = tmp_path / "traces.jsonl"
-    llmotel.enable(traces_file=str(traces), console=False, exporter="none", capture_content=False)
+    llmotel.enable(exporter="none", capture_content=False,
+                   export=llmotel.ExportOptions(traces_file=str(traces), console=False))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     llmotel.shutdown()
     with pytest.raises(DatasetError, match="no LLM spans with captured messages"):

@@ -20,7 +20,7 @@ def test_readme_examples_run(fake_provider, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_provider.openai_base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("LLMOTEL_STORE", str(tmp_path / "readme.db"))
-    llmotel.enable(exporter="none", console=False)
+    llmotel.enable(exporter="none", export=llmotel.ExportOptions(console=False))
     dataset_run, plain_code = experiment_examples()
     namespace: dict = {}
     exec(compile(dataset_run, "README: experiment", "exec"), namespace)

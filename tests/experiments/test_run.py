@@ -107,7 +107,8 @@ def test_capitals_three_runs_aggregated_stored_and_traced(spans, openai_client, 
 
 
 def test_experiment_traces_reach_an_otlp_backend(otlp_receiver, anthropic_client, fake_provider, sqlite_store):
-    llmotel.enable(endpoint=otlp_receiver.http_endpoint, protocol="http/protobuf", console=False)
+    llmotel.enable(endpoint=otlp_receiver.http_endpoint, protocol="http/protobuf",
+                   export=llmotel.ExportOptions(console=False))
 
     def task(input_data: dict[str, Any]) -> str:
         message = anthropic_client.messages.create(model="claude-haiku-4-5", max_tokens=20,
@@ -386,7 +387,7 @@ def test_capture_content_off_keeps_content_out_of_the_spans(sqlite_store):
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
-    llmotel.enable(exporter=exporter, console=False, capture_content=False)
+    llmotel.enable(exporter=exporter, capture_content=False, export=llmotel.ExportOptions(console=False))
 
     def secretive(input_data: Any, output_data: Any, expected_output: Any) -> EvaluatorResult:
         return EvaluatorResult(0.5, reasoning=f"the output was {output_data}")

@@ -74,7 +74,8 @@ def test_the_flat_list_form(start_gateway: Any, otlp_receiver: OtlpReceiver) -> 
 
 def test_the_same_event_as_submit_evaluation(otlp_receiver: OtlpReceiver) -> None:
     exporter = InMemorySpanExporter()
-    llmotel.enable(exporter=exporter, tracer_provider=TracerProvider(), console=False, metrics=False)
+    llmotel.enable(exporter=exporter, tracer_provider=TracerProvider(),
+                   export=llmotel.ExportOptions(console=False, metrics=False))
     llmotel.submit_evaluation(SpanRef(TRACE_ID, SPAN_ID), label="Answered", metric_type="categorical", value="true",
                               reasoning="it answered", assessment="pass", tags={"team": "ml"},
                               timestamp=NOW_MS / 1000)

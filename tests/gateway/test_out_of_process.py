@@ -60,7 +60,8 @@ def wait_for(condition: Any, timeout: float = 120) -> None:
 def test_evaluated_and_redacted_in_the_child_unevaluated_without_content_while_it_is_down(
         otlp_receiver: OtlpReceiver, openai_client: openai.OpenAI) -> None:
     llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=[*OFFLINE, AnswerLength()], redact_pii=True,
-                   pii_use_ner=False, evaluation_in="subprocess", metrics=False, console=False)
+                   export=llmotel.ExportOptions(metrics=False, console=False),
+                   evaluation=llmotel.EvaluationOptions(run_in="subprocess"), pii=llmotel.PiiOptions(use_ner=False))
     first_child = child_pid()
     assert first_child != os.getpid()
     for _ in range(3):
@@ -104,7 +105,8 @@ def _gone(pid: int) -> bool:
 def test_content_kept_out_of_spans_still_reaches_the_child(otlp_receiver: OtlpReceiver,
                                                            openai_client: openai.OpenAI) -> None:
     llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=["failure_to_answer", "language_mismatch"],
-                   evaluation_in="subprocess", capture_content=False, metrics=False, console=False)
+                   capture_content=False, export=llmotel.ExportOptions(metrics=False, console=False),
+                   evaluation=llmotel.EvaluationOptions(run_in="subprocess"))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert llmotel.flush(60)
     (span,) = otlp_receiver.wait_for_spans(1, timeout=10)
@@ -138,24 +140,26 @@ class _BreaksInTheChild:
 def test_what_cannot_go_to_a_child_is_a_configuration_error(otlp_receiver: OtlpReceiver) -> None:
     with pytest.raises(ConfigurationError, match="evaluation_in"):
         llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=["failure_to_answer"],
-                       evaluation_in="process")
+                       evaluation=llmotel.EvaluationOptions(run_in="process"))
     with pytest.raises(ConfigurationError, match="pickled"):
-        llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=[_Unpicklable()], evaluation_in="subprocess")
+        llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=[_Unpicklable()],
+                       evaluation=llmotel.EvaluationOptions(run_in="subprocess"))
     main_class = type("MainEvaluator", (), {"name": "m", "evaluate": lambda self, input: None,
                                             "__module__": "__main__"})
     with pytest.raises(ConfigurationError, match="__main__"):
-        llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=[main_class()], evaluation_in="subprocess")
+        llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=[main_class()],
+                       evaluation=llmotel.EvaluationOptions(run_in="subprocess"))
     with pytest.raises(ConfigurationError, match="an evaluation process that starts: ValueError"):
         llmotel.enable(endpoint=otlp_receiver.http_endpoint, evaluators=[_BreaksInTheChild()],
-                       evaluation_in="subprocess")
+                       evaluation=llmotel.EvaluationOptions(run_in="subprocess"))
     assert _setup._enabled is None
 
 
 APP = """
     import os, sys, time, openai, llmotel
     from llmotel import _setup
-    llmotel.enable(endpoint={endpoint!r}, evaluators=["failure_to_answer"], redact_pii=True, pii_use_ner=False,
-                   metrics=False, console=False)
+    llmotel.enable(endpoint={endpoint!r}, evaluators=["failure_to_answer"], redact_pii=True,
+                   pii=llmotel.PiiOptions(use_ner=False), export=llmotel.ExportOptions(metrics=False, console=False))
     processor = _setup._enabled.pipeline._processors[0]
     print("child", processor._child.process.pid, flush=True)
     client = openai.OpenAI(api_key="test-key", base_url={base_url!r}, max_retries=0)

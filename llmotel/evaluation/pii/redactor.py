@@ -29,9 +29,9 @@ class PiiRedactor:
     """
 
     def __init__(self, options: PiiOptions | None = None) -> None:
-        self.options = options if options is not None else PiiOptions()
-        if not isinstance(self.options, PiiOptions):
-            raise ConfigurationError("pii_options", self.options, "a PiiOptions instance")
+        if options is not None and not isinstance(options, PiiOptions):
+            raise ConfigurationError("pii_options", options, "a PiiOptions instance")
+        self.options = (options or PiiOptions()).with_defaults()
         if importlib.util.find_spec("presidio_analyzer") is None:
             raise ConfigurationError(
                 "redact_pii", True, "install the PII extra first: pip install 'llmotel[pii]'"
@@ -51,9 +51,11 @@ class PiiRedactor:
         if opts.entities is None:
             entities = DEFAULT_PATTERN_ENTITIES + (NER_ENTITIES if model else ())
         else:
-            entities = opts.entities
+            entities = tuple(opts.entities)
         self._entities = tuple(entities)
-        self._allow = frozenset(opts.allow_list)
+        self._allow = frozenset(opts.allow_list or ())
+        self._threshold = float(opts.score_threshold or 0.0)  # with_defaults(): always set
+        self._operator = str(opts.operator)
         self._hash_key = opts.hash_key.encode("utf-8") if opts.hash_key is not None else PROCESS_HASH_KEY
         self._engine: Engine | None = None
 
@@ -95,7 +97,7 @@ class PiiRedactor:
             return []
         words = _context_tuple(context)
         engine = self._get_engine()
-        threshold = self.options.score_threshold
+        threshold = self._threshold
         raw: list[PiiMatch] = []
         for offset, chunk in chunks(text):
             for m in engine.analyze(chunk, words if offset == 0 else ()):
@@ -119,7 +121,7 @@ class PiiRedactor:
         out: list[str] = []
         counts: dict[str, int] = {}
         pos = 0
-        operator = self.options.operator
+        operator = self._operator
         for m in matches:
             out.append(text[pos:m.start])
             out.append(replacement(operator, self._hash_key, m.entity_type, text[m.start:m.end]))

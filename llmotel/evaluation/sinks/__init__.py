@@ -1,10 +1,10 @@
 """Evaluation sinks: deliver each evaluation result in a backend's own evaluation model, besides the
 ``gen_ai.evaluation.result`` span events (which stay the OTel-native form).
 
-``llmotel.enable(evaluation_sinks=["phoenix", "mlflow", "datadog"])`` (or sink objects) puts one span processor
-per sink among the exporting processors, downstream of the evaluating processor: a sink sees exactly the span
-copy that is exported (redacted, with capture off without explanations that may quote content) and never
-anything else. See :mod:`._delivery` for batching, retries and timeouts.
+``llmotel.enable(evaluation=EvaluationOptions(sinks=["phoenix", "mlflow", "datadog"]))`` (or sink objects) puts
+one span processor per sink among the exporting processors, downstream of the evaluating processor: a sink sees
+exactly the span copy that is exported (redacted, with capture off without explanations that may quote content)
+and never anything else. See :mod:`._delivery` for batching, retries and timeouts.
 """
 
 from __future__ import annotations
