@@ -259,3 +259,28 @@ def test_a_fork_start_multiprocessing_pool_exports_from_its_workers(otlp_receive
     assert len(spans) == 4
     assert all(evaluated(s, "failure_to_answer") and evaluated(s, "pii") for s in spans)
     assert b"jane.roe" not in otlp_receiver.raw_traces()
+
+
+FORK_DURING_IMPORT_APP = """
+    import os, sys, threading, time
+    sys.path.insert(0, {folder!r})
+    from llmotel._fork_guard import guarded
+    worker = threading.Thread(target=lambda: guarded(lambda: __import__("slow_module")))
+    worker.start()
+    time.sleep(0.3)  # the worker is inside the import now
+    pid = os.fork()
+    if pid == 0:
+        import slow_module  # without the guard: waits forever for the lock of a thread the child does not have
+        print("child imported", slow_module.VALUE, flush=True)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    print("child status", status, flush=True)
+"""
+
+
+def test_a_fork_never_inherits_a_lazy_import_in_progress_on_a_worker_thread(tmp_path):
+    """What hung a forked child's flush: the parent's export worker was importing requests for its first request."""
+    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(1.5)\nVALUE = 42\n")
+    result = run_script(FORK_DURING_IMPORT_APP.format(folder=str(tmp_path)), timeout=30)
+    assert "child imported 42" in result.stdout, result.stdout + result.stderr
+    assert "child status 0" in result.stdout

@@ -21,6 +21,8 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from llmotel._fork_guard import guarded
+
 #: HTTP statuses worth retrying. The OTLP spec names 429, 502, 503 and 504; a 500 is retried too (within the
 #: bounded retry window), because a backend restarting or overloaded answers 500 as often as 503.
 RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
@@ -96,19 +98,28 @@ class HttpSender:
     def _get_session(self) -> Any:
         with self._lock:
             if self._session is None:
-                import requests  # imported on first export: enable() stays cheap
-
-                self._session = requests.Session()
+                self._session = guarded(self._new_session)
             return self._session
 
-    def send(self, body: bytes, timeout: float) -> SendResult:
+    def _new_session(self) -> Any:
+        """A session, with what ``requests`` imports on a session's first request (``netrc``, proxy settings)
+        imported now: on first export, not in ``enable()``, and never cut in half by a fork."""
         import requests
+
+        session = requests.Session()
+        session.merge_environment_settings(self.url, {}, None, None, None)
+        requests.utils.get_netrc_auth(self.url)
+        return session
+
+    def send(self, body: bytes, timeout: float) -> SendResult:
+        session = self._get_session()
+        import requests  # imported by the session above
 
         if self._gzip:
             body = gzip.compress(body, compresslevel=6)
         timeout = max(timeout, _MIN_TIMEOUT_S)
         try:
-            response = self._get_session().post(self.url, data=body, headers=self._headers, timeout=timeout,
+            response = session.post(self.url, data=body, headers=self._headers, timeout=timeout,
                                                 verify=self._verify, cert=self._cert)
         except requests.Timeout:
             return SendResult(False, True, detail="timed out")
@@ -153,25 +164,30 @@ class GrpcSender:
     def _get_stub(self) -> Any:
         with self._lock:
             if self._stub is None:
-                import grpc
-                from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
-
-                compression = grpc.Compression.Gzip if self._compression == "gzip" else grpc.Compression.NoCompression
-                if self._insecure:
-                    self._channel = grpc.insecure_channel(self.url, compression=compression)
-                else:
-                    credentials = grpc.ssl_channel_credentials(
-                        _read(self._tls.certificate), _read(self._tls.client_key), _read(self._tls.client_certificate)
-                    )
-                    self._channel = grpc.secure_channel(self.url, credentials, compression=compression)
-                self._stub = TraceServiceStub(self._channel)
+                self._stub = guarded(self._new_stub)
             return self._stub
 
-    def send(self, request: Any, timeout: float) -> SendResult:
+    def _new_stub(self) -> Any:
+        """The channel and stub (``grpc`` imported on first export, never cut in half by a fork)."""
         import grpc
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+
+        compression = grpc.Compression.Gzip if self._compression == "gzip" else grpc.Compression.NoCompression
+        if self._insecure:
+            self._channel = grpc.insecure_channel(self.url, compression=compression)
+        else:
+            credentials = grpc.ssl_channel_credentials(
+                _read(self._tls.certificate), _read(self._tls.client_key), _read(self._tls.client_certificate)
+            )
+            self._channel = grpc.secure_channel(self.url, credentials, compression=compression)
+        return TraceServiceStub(self._channel)
+
+    def send(self, request: Any, timeout: float) -> SendResult:
+        stub = self._get_stub()
+        import grpc  # imported by the stub above
 
         try:
-            self._get_stub().Export(request, timeout=max(timeout, _MIN_TIMEOUT_S), metadata=self._metadata)
+            stub.Export(request, timeout=max(timeout, _MIN_TIMEOUT_S), metadata=self._metadata)
         except grpc.RpcError as exc:
             code = exc.code().name if callable(getattr(exc, "code", None)) else "UNKNOWN"
             return SendResult(False, code in RETRYABLE_GRPC, _grpc_retry_delay(exc), code)
