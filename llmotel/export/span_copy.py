@@ -11,13 +11,35 @@ from opentelemetry.trace import Link, Status
 from llmotel._secrets import scrub
 
 
-class SpanCopy(ReadableSpan):
+class SpanWithDropCounts(ReadableSpan):
+    """A finished span that reports given drop counts (attributes, events, links) instead of computing them from
+    limits it never had: a copy keeps its original's, a span decoded from OTLP the ones it arrived with."""
+
+    def __init__(self, dropped: tuple[int, int, int], **fields: Any) -> None:
+        super().__init__(**fields)
+        self._dropped = dropped
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped[2]
+
+
+class SpanCopy(SpanWithDropCounts):
     """A finished span's copy with another name, attributes, events, links or status; same ids, parent, timing,
     resource and scope, and the original's drop counts."""
 
     def __init__(self, original: ReadableSpan, attributes: Mapping[str, Any], events: Sequence[Event],
                  status: Status, name: str | None = None, links: Sequence[Link] | None = None) -> None:
         super().__init__(
+            (original.dropped_attributes, original.dropped_events, original.dropped_links),
             name=original.name if name is None else name,
             context=original.context,
             parent=original.parent,
@@ -31,19 +53,6 @@ class SpanCopy(ReadableSpan):
             end_time=original.end_time,
             instrumentation_scope=original.instrumentation_scope,
         )
-        self._dropped = (original.dropped_attributes, original.dropped_events, original.dropped_links)
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped[2]
 
 
 def _scrub_value(value: Any) -> Any:

@@ -18,9 +18,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+
+from llmotel.export.span_copy import SpanWithDropCounts
 
 _KINDS = {
     PbSpan.SPAN_KIND_UNSPECIFIED: SpanKind.INTERNAL,
@@ -39,24 +41,8 @@ class MalformedSpans(ValueError):
     """A trace request whose spans cannot be forwarded as they are (ids of the wrong length)."""
 
 
-class ReceivedSpan(ReadableSpan):
+class ReceivedSpan(SpanWithDropCounts):
     """A span decoded from OTLP, with the drop counts it arrived with."""
-
-    def __init__(self, dropped: tuple[int, int, int], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._dropped = dropped
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped[0]
-
-    @property
-    def dropped_events(self) -> int:
-        return self._dropped[1]
-
-    @property
-    def dropped_links(self) -> int:
-        return self._dropped[2]
 
 
 class _ReceivedResource(Resource):

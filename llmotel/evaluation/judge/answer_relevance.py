@@ -53,7 +53,7 @@ class AnswerRelevanceEvaluator(JudgeCheck):
 
     name = NAME
     #: The explanation is the judge's reason, which may quote or paraphrase the conversation.
-    content_fields = ("explanation",)  # it quotes claims and evidence; labels are categories
+    content_fields = ("explanation",)  # labels are categories
 
     def __init__(
         self,

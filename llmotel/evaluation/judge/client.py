@@ -44,16 +44,12 @@ from llmotel.evaluation.judge.budget import (
     _remember_judge_trace,
     _retry_after,
     _TokenWindow,
-    is_judge_trace,
 )
 from llmotel.evaluation.judge.prompts import (
     MAX_ECHOED_REPLY_CHARS,
-    JudgeError,
     JudgeOutputError,
     JudgePrompt,
-    JudgePromptError,
     _problem,
-    load_prompt,
 )
 from llmotel.instrumentation._adapter import EndpointAdapter
 
@@ -419,13 +415,4 @@ class Judge:
             self._budget.add(usage.total)
 
 
-__all__ = [
-    "Judge",
-    "JudgeBudgetExceeded",
-    "JudgeError",
-    "JudgeOutputError",
-    "JudgePrompt",
-    "JudgePromptError",
-    "is_judge_trace",
-    "load_prompt",
-]
+__all__ = ["PROVIDERS", "Judge"]
