@@ -1,4 +1,4 @@
-"""Lazy imports on llmotel's worker threads that a ``fork()`` cannot cut in half.
+"""What llmotel's threads need across ``fork()``: lazy imports a fork cannot cut in half, and a restart in the child.
 
 A thread importing a module holds that module's import lock. If another thread forks meanwhile, the child inherits
 the lock held by a thread it does not have, and its first import of that module waits forever (seen: an export
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -25,6 +26,19 @@ def guarded(work: Callable[[], T]) -> T:
     """``work()`` (which may import modules) with forks held off until it returns."""
     with _guard:
         return work()
+
+
+def restart_in_child(owner: object, restart: Callable[[Any], object]) -> None:
+    """Call ``restart(owner)`` in every forked child while ``owner`` lives (threads do not survive a fork; the
+    owner is weakly referenced, so the hook does not keep it alive)."""
+    ref = weakref.ref(owner)
+
+    def after_fork_in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            restart(alive)
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def _before_fork() -> None:

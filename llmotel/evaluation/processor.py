@@ -18,7 +18,6 @@ import inspect
 import itertools
 import logging
 import math
-import os
 import queue
 import threading
 import time
@@ -34,6 +33,7 @@ from opentelemetry.trace import Link, Status
 
 from llmotel import semconv as sc
 from llmotel._diagnostics import RateLimit
+from llmotel._fork_guard import restart_in_child
 from llmotel._version import __version__
 from llmotel.content import pop_private_content
 from llmotel.evaluation._pool import DaemonPool
@@ -152,14 +152,7 @@ class EvaluatingSpanProcessor(SpanProcessor):
         self._failure_log = RateLimit(60.0)
         self._instruments(meter_provider)
         self._start()
-        ref = weakref.ref(self)
-
-        def after_fork_in_child() -> None:
-            processor = ref()
-            if processor is not None:
-                processor._start()
-
-        os.register_at_fork(after_in_child=after_fork_in_child)
+        restart_in_child(self, lambda processor: processor._start())
 
     def _start(self) -> None:
         """Fresh queue, state, workers and pool (at construction, and in a forked child)."""

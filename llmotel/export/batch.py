@@ -22,11 +22,9 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
-import os
 import random
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +33,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from llmotel._diagnostics import diagnostics
+from llmotel._fork_guard import restart_in_child
 from llmotel.export.otlp_traces import OK, SendResult
 from llmotel.export.span_copy import scrubbed
 
@@ -82,14 +81,7 @@ class ExportProcessor(SpanProcessor):
         self.exported_spans = 0
         self.lost_spans = 0
         self._reset_state()
-        ref = weakref.ref(self)
-
-        def after_fork_in_child() -> None:
-            processor = ref()
-            if processor is not None:
-                processor._after_fork()
-
-        os.register_at_fork(after_in_child=after_fork_in_child)
+        restart_in_child(self, lambda processor: processor._after_fork())
         self._start_worker()
 
     def _reset_state(self) -> None:

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,6 +35,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from llmotel._diagnostics import diagnostics
+from llmotel._fork_guard import restart_in_child
 from llmotel.config import Settings
 from llmotel.content import pop_private_content
 from llmotel.errors import ConfigurationError
@@ -136,15 +136,13 @@ class SubprocessEvaluatingProcessor(SpanProcessor):
         self.restarts = 0
         self._closed = False
         self._start(start_timeout)
-        ref = weakref.ref(self)
+        restart_in_child(self, lambda processor: processor._after_fork())
 
-        def after_fork_in_child() -> None:
-            processor = ref()
-            if processor is not None and not processor._closed:
-                processor._forget_parents_child()
-                processor._start(None)
-
-        os.register_at_fork(after_in_child=after_fork_in_child)
+    def _after_fork(self) -> None:
+        """In a forked child: a child process of its own (the parent's pipes let go), unless closed."""
+        if not self._closed:
+            self._forget_parents_child()
+            self._start(None)
 
     # --- lifecycle of the machinery -----------------------------------------------------------------------------
 

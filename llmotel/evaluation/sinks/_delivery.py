@@ -14,13 +14,11 @@ timeout is cut to the time left, and what is undelivered at the deadline is drop
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
 import urllib.error
 import urllib.request
-import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +27,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from llmotel._diagnostics import diagnostics
+from llmotel._fork_guard import restart_in_child
 from llmotel._version import __version__
 from llmotel.evaluation.sinks._record import EvaluationRecord, records_of
 
@@ -86,12 +85,6 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _reset_after_fork(ref: weakref.ref[EvaluationSink]) -> None:
-    sink = ref()
-    if sink is not None:
-        sink._reset()
-
-
 class EvaluationSink(SpanProcessor):
     """Base class of the sinks: subclasses implement :meth:`deliver` (one batch, within ``timeout`` seconds).
 
@@ -123,9 +116,7 @@ class EvaluationSink(SpanProcessor):
         self.delivered = 0
         self.dropped = 0
         self._reset()
-        # threads do not survive fork(): a child starts afresh (weakly referenced: a dropped sink is not kept)
-        ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: _reset_after_fork(ref))
+        restart_in_child(self, lambda sink: sink._reset())  # a forked child starts afresh
 
     def _reset(self) -> None:
         self._lock = threading.Condition()
