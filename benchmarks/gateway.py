@@ -133,7 +133,8 @@ def gateway_rate(checks: list[str], spans: list[ReadableSpan], senders: int) -> 
     """(spans/s end to end, spans per gateway CPU second, requests refused with 429) of one gateway process."""
     requests_ = bodies(spans, 100)
     with OtlpReceiver() as receiver:
-        process = gateway(receiver, "--evaluators", ",".join(checks), "--redact-pii", "--queue-size", "2000")
+        evaluating = ["--evaluators", ",".join(checks), "--redact-pii"] if checks else []
+        process = gateway(receiver, *evaluating, "--queue-size", "2000")
         try:
             assert process.process is not None
             url = f"{process.http}/v1/traces"
@@ -165,6 +166,9 @@ def gateway_rate(checks: list[str], spans: list[ReadableSpan], senders: int) -> 
 
 def run_throughput(args: argparse.Namespace) -> None:
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rate, per_cpu, refused = gateway_rate([], llm_spans(args.spans * 3), args.senders)
+    print(f"no evaluation (receive, decode, re-encode, forward): {rate:.0f} spans/s end to end, {per_cpu:.0f} spans "
+          f"per gateway CPU second ({1000 / per_cpu:.2f} ms CPU per span); {refused} requests asked to retry (429)")
     for checks, count in ((OFFLINE.split(","), args.spans), (OFFLINE.split(",")[:3], args.spans * 3)):
         spans = llm_spans(count)
         rate, per_cpu, refused = gateway_rate(checks, spans, args.senders)

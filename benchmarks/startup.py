@@ -19,6 +19,10 @@ once they are, with the checks loaded on the background thread (the default) and
 would leave in ``enable()``); and the same followed by the application's own ``import anthropic`` (time until
 the application is ready), which competes with the background load for the interpreter.
 
+``--otlp`` configures an OTLP endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT``, nothing listening), as a deployed
+application has: llmotel then also builds its OTLP trace exporter and (deferred to the first LLM call) its metric
+pipeline. ``--source DIR`` measures the llmotel in another checkout (e.g. ``git worktree add DIR REV``) instead.
+
 ``--instructions`` counts instructions instead (one run of each variant under valgrind's callgrind; repeatable
 whatever else the machine does, where times on a busy shared machine are not): what llmotel adds, also as a
 share of the SDK import's own count, which converts to time on any machine where that import was timed.
@@ -27,7 +31,7 @@ Bytecode: the runs use a private ``PYTHONPYCACHEPREFIX`` (filled by one warm-up 
 llmotel's included, loads from compiled bytecode as it does once installed, whatever ``PYTHONDONTWRITEBYTECODE``
 says in this shell.
 
-    python benchmarks/startup.py [--repeats 7] [--evaluation] [--instructions]
+    python benchmarks/startup.py [--repeats 7] [--evaluation] [--instructions] [--otlp] [--source DIR]
 """
 
 from __future__ import annotations
@@ -42,11 +46,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+SOURCE = Path(__file__).resolve().parents[1]  # the llmotel measured (--source)
 CACHE = Path(tempfile.gettempdir()) / "llmotel-startup-bytecode"
+EXTRA_ENV: dict[str, str] = {}  # --otlp
 ENABLE = "import llmotel; llmotel.enable()"
 EVALUATION = ("import llmotel; llmotel.enable(redact_pii=True, evaluators=['language_mismatch', "
               "'failure_to_answer', 'sentiment', 'toxicity'])")
@@ -87,7 +93,7 @@ SCENARIOS = {
 
 def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMOTEL_", "OTEL_", "PYTHONDONTWRITEBYTECODE"))}
-    env.update(PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(CACHE))
+    env.update(PYTHONPATH=str(SOURCE), PYTHONPYCACHEPREFIX=str(CACHE), **EXTRA_ENV)
     return env
 
 
@@ -217,7 +223,16 @@ def main() -> None:
     parser.add_argument("--evaluation", action="store_true", help="also measure enable() with PII + offline checks")
     parser.add_argument("--only-evaluation", action="store_true", help="only the evaluation figures")
     parser.add_argument("--instructions", action="store_true", help="count instructions instead (valgrind)")
+    parser.add_argument("--otlp", action="store_true", help="with an OTLP endpoint configured (nothing listening)")
+    parser.add_argument("--source", type=Path, help="measure the llmotel of this checkout")
     args = parser.parse_args()
+    global SOURCE, CACHE
+    if args.source:
+        SOURCE = args.source.resolve()
+        CACHE = CACHE.with_name(f"{CACHE.name}-{zlib.crc32(str(SOURCE).encode()):08x}")
+    if args.otlp:
+        EXTRA_ENV["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9"
+    print(f"llmotel from {SOURCE}; {'OTLP endpoint configured' if args.otlp else 'default settings (console)'}")
     CACHE.mkdir(exist_ok=True)
     if args.instructions:
         counted()

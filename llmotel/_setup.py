@@ -21,8 +21,6 @@ from typing import Any
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -34,6 +32,7 @@ from llmotel.config.table import moved_argument_message
 from llmotel.errors import ConfigurationError
 from llmotel.export.batch import ExportProcessor, shutdown_within
 from llmotel.export.console import ConsoleSummaryExporter
+from llmotel.export.deferred_metrics import DeferredMeterProvider
 from llmotel.export.otlp import metric_exporter, quiet_exporter_logs, span_exporter
 from llmotel.export.otlp_json import OtlpJsonFileExporter
 
@@ -88,7 +87,7 @@ class SpanPipeline(SpanProcessor):
             shutdown_within(processor, max(deadline - time.monotonic(), 0) * 1000)
 
 
-_created_meter_providers: weakref.WeakSet[MeterProvider] = weakref.WeakSet()
+_created_meter_providers: weakref.WeakSet[DeferredMeterProvider] = weakref.WeakSet()
 _pipelines: weakref.WeakKeyDictionary[TracerProvider, SpanPipeline] = weakref.WeakKeyDictionary()
 
 
@@ -97,7 +96,7 @@ class _Enabled:
     settings: Settings
     tracer_provider: TracerProvider
     pipeline: SpanPipeline
-    owned_meter_provider: MeterProvider | None
+    owned_meter_provider: DeferredMeterProvider | None
     instrumentors: list[Any] = field(default_factory=list)
     exporting: list[ExportProcessor] = field(default_factory=list)
     #: "application" (enable() called by the program) or "environment" (`llmotel run`'s start-up)
@@ -131,16 +130,27 @@ def _tracer_provider(settings: Settings, given: Any) -> TracerProvider:
     return provider
 
 
-def _meter_provider(settings: Settings, given: Any) -> tuple[Any, MeterProvider | None]:
-    """The provider GenAI metrics go to, and the one llmotel created (to shut down), if any."""
+def _meter_provider(settings: Settings, given: Any) -> tuple[Any, DeferredMeterProvider | None]:
+    """The provider GenAI metrics go to, and the one llmotel created (to shut down), if any.
+
+    llmotel's own provider is deferred: the metrics SDK and the OTLP metric exporter are imported when the first
+    LLM call starts, not in ``enable()`` (see :mod:`llmotel.export.deferred_metrics`)."""
     if given is not None:
         return given, None
     current = otel_metrics.get_meter_provider()
-    applications = isinstance(current, MeterProvider) and current not in _created_meter_providers
+    sdk = sys.modules.get("opentelemetry.sdk.metrics")  # not imported: the current provider cannot be an SDK one
+    applications = sdk is not None and isinstance(current, sdk.MeterProvider)
     if applications or not settings.metrics or settings.exporter != "otlp":
         return current, None
-    reader = PeriodicExportingMetricReader(metric_exporter(settings))
-    provider = MeterProvider(resource=_resource(settings), metric_readers=[reader])
+
+    def build() -> Any:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        return MeterProvider(resource=_resource(settings),
+                             metric_readers=[PeriodicExportingMetricReader(metric_exporter(settings))])
+
+    provider = DeferredMeterProvider(build)
     _created_meter_providers.add(provider)  # shut down with llmotel; never reused by a later enable()
     if type(current).__name__ in ("_ProxyMeterProvider", "ProxyMeterProvider"):
         otel_metrics.set_meter_provider(provider)

@@ -67,6 +67,8 @@ class Telemetry:
         self.blob_limit = settings.max_blob_length
         self.record_metrics = settings.metrics
         self.propagate = settings.propagate_trace_context
+        # A deferred meter provider (llmotel's own) builds its pipeline when the first call starts.
+        self.prepare_metrics = getattr(meter_provider, "prepare", None) if settings.metrics else None
         meter = metrics.get_meter(scope, __version__, meter_provider)
         self.duration = meter.create_histogram(
             sc.METRIC_OPERATION_DURATION,
@@ -86,6 +88,12 @@ class Telemetry:
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS),
         )
+
+    def start_metric_pipeline(self) -> None:
+        """Let a deferred meter provider build its pipeline in the background, while the first call runs."""
+        prepare, self.prepare_metrics = self.prepare_metrics, None
+        if prepare is not None:
+            prepare()
 
 
 class LLMCall:
@@ -177,17 +185,17 @@ class LLMCall:
         ``context``: the current OTel context when the caller already has it (saves looking it up again).
         """
         name = f"{self.operation} {self.request_model}" if self.request_model else self.operation
+        tel = self.telemetry
         annotations = current_annotations(context)
         private = None
         if annotations is not None:  # annotation_context(): prompt, tags, metadata, span name
-            tel = self.telemetry
             self.start_attributes.update(annotations.span_attributes(tel.capture_content))
             if tel.collect_content and not tel.capture_content:
                 private = annotations.span_attributes(True)
             name = annotations.name or name
-        self.span = span = self.telemetry.tracer.start_span(
-            name, context, kind=_CLIENT, attributes=self.start_attributes
-        )
+        self.span = span = tel.tracer.start_span(name, context, kind=_CLIENT, attributes=self.start_attributes)
+        if tel.prepare_metrics is not None:
+            tel.start_metric_pipeline()
         if private is not None:
             keep_private_content(span, private)
         self.t0 = perf_counter()

@@ -36,7 +36,7 @@ def _forget_endpoints() -> Iterator[None]:
 def the_guard() -> guarded.MetricEndpointGuard:
     state = _setup._enabled
     assert state is not None and state.owned_meter_provider is not None
-    (reader,) = state.owned_meter_provider._metric_readers
+    (reader,) = state.owned_meter_provider.real()._metric_readers
     guard = reader._exporter
     assert isinstance(guard, guarded.MetricEndpointGuard)
     return guard

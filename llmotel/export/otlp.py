@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from llmotel._diagnostics import RateLimit
 from llmotel.config import Settings
-from llmotel.export.metrics import MetricEndpointGuard, grpc_metrics_probe, status_recorder
 from llmotel.export.otlp_traces import GrpcSender, HttpSender, OtlpTraceExporter, TlsFiles
 
 _SIGNAL_PATHS = ("/v1/traces", "/v1/metrics", "/v1/logs")
@@ -92,6 +91,8 @@ def span_exporter(settings: Settings) -> OtlpTraceExporter:
 def metric_exporter(settings: Settings) -> Any:
     """The OTLP metric exporter (gRPC or HTTP) for the configured endpoint, headers and protocol, guarded against
     a traces-only backend (one warning, then nothing more sent there; see :mod:`llmotel.export.metrics`)."""
+    from llmotel.export.metrics import MetricEndpointGuard, grpc_metrics_probe, status_recorder  # the metrics SDK
+
     assert settings.endpoint is not None
     if settings.protocol == "grpc":
         target, insecure = grpc_target(settings.endpoint)

@@ -7,17 +7,19 @@ hex, so ``otelcol`` (``otlpjsonfile`` receiver) and other OTLP/JSON readers can 
 from __future__ import annotations
 
 import base64
+import functools
+import importlib
 import json
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from llmotel._diagnostics import diagnostics
+from llmotel._fork_guard import guarded
+from llmotel.export.otlp_traces import encode_spans
 
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 
@@ -29,9 +31,16 @@ def _hex_ids(obj: dict[str, Any]) -> None:
             obj[key] = base64.b64decode(value).hex()
 
 
+@functools.cache
+def _message_to_dict() -> Any:
+    """protobuf's ``MessageToDict``, imported on first use (by an export worker: under the fork guard)."""
+    return guarded(lambda: importlib.import_module("google.protobuf.json_format").MessageToDict)
+
+
 def to_otlp_json(spans: Sequence[ReadableSpan]) -> str:
     """One line of OTLP/JSON for a batch of spans."""
-    data = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
+    request = encode_spans(spans)
+    data = _message_to_dict()(request, use_integers_for_enums=True)
     for resource_spans in data.get("resourceSpans", ()):
         for scope_spans in resource_spans.get("scopeSpans", ()):
             for span in scope_spans.get("spans", ()):

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -30,6 +29,24 @@ RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_GRPC = frozenset({"CANCELLED", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "OUT_OF_RANGE",
                             "UNAVAILABLE", "DATA_LOSS"})
 _MIN_TIMEOUT_S = 0.05
+
+
+_encoder: Any = None
+
+
+def _load_encoder() -> Any:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as encoder
+
+    return encoder
+
+
+def encode_spans(spans: Sequence[ReadableSpan]) -> Any:
+    """The OTLP ``ExportTraceServiceRequest`` for ``spans``. The protobuf encoder is imported on first use (by an
+    export worker, not in ``enable()``), under the fork guard."""
+    global _encoder
+    if _encoder is None:
+        _encoder = guarded(_load_encoder)
+    return _encoder(spans)
 
 
 @dataclass(frozen=True)
