@@ -103,7 +103,7 @@ def script(variant: Variant) -> str:
 
 def measure(variant: Variant) -> dict[str, float]:
     result = subprocess.run([sys.executable, "-c", script(variant)], capture_output=True, text=True,
-                            env=environment(), check=True, timeout=300)
+                            env=environment(), check=True, timeout=300, cwd=SOURCE)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -112,7 +112,7 @@ def import_times(variant: Variant) -> dict[str, int]:
     marker = "-- timed part --"
     code = f"{variant.setup}\nimport sys; sys.stderr.write({marker!r} + '\\n'); sys.stderr.flush()\n{variant.code}"
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                            env=environment(), check=True, timeout=300)
+                            env=environment(), check=True, timeout=300, cwd=SOURCE)
     lines = result.stderr.splitlines()
     start = lines.index(marker)
     own: dict[str, int] = {}
@@ -132,7 +132,7 @@ def instructions(variant: Variant) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run([*no_aslr, "valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out",
                                  "--dump-instr=no", sys.executable, "-c", script(variant)],
-                                capture_output=True, text=True, env=env, check=True, timeout=3600)
+                                capture_output=True, text=True, env=env, check=True, timeout=3600, cwd=SOURCE)
     found = re.search(r"Collected : (\d+)", result.stderr)
     if not found:
         raise RuntimeError(result.stderr[-2000:])

@@ -37,7 +37,12 @@ _KEYED = re.compile(
     r"|authorization|client[-_ ]?secret)[\"']?\s*[:=]\s*[\"']?)(?!<SECRET>)([^\s\"',;&}]{8,})"
 )
 _ENV_NAME = re.compile(r"(?i)(API_?KEY|_TOKEN|_SECRET|PASSWORD|ACCESS_KEY|SECRET_KEY)")
-_HINT = re.compile(r"(?i)sk-|rk-|AKIA|ASIA|AIza|gh[pousr]_|hf_|xox|bearer|basic|key|token|secret|passw|authoriz")
+# Every match of the patterns above contains one of these (lowercased). Checking them with ``in`` on the lowered
+# text is ~20x faster than a case-insensitive regex search, and most exported strings contain none.
+_HINTS = ("sk-", "rk-", "akia", "asia", "aiza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "hf_", "xox", "bearer",
+          "basic", "key", "token", "secret", "passw", "authoriz")
+# The non-ASCII characters that case-insensitive matching takes for ASCII letters (all of them: see the tests).
+_ASCII_LOOKALIKES = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
 _lock = threading.Lock()
 _known: dict[str, None] = {}  # insertion-ordered set, bounded
@@ -70,11 +75,17 @@ def scrub(text: str) -> str:
     for secret in tuple(_known):
         if secret in text:
             text = text.replace(secret, SECRET_PLACEHOLDER)
-    if _HINT.search(text) is None:
+    if not may_hold_secret(text):
         return text
     text = _SHAPES.sub(SECRET_PLACEHOLDER, text)
     text = _CREDENTIAL.sub(lambda m: m.group(1) + m.group(2) + SECRET_PLACEHOLDER, text)
     return _KEYED.sub(lambda m: m.group(1) + SECRET_PLACEHOLDER, text)
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether ``text`` may contain a key- or credential-shaped string (False means it certainly does not)."""
+    lowered = text.lower() if text.isascii() else text.translate(_ASCII_LOOKALIKES).lower()
+    return any(hint in lowered for hint in _HINTS)
 
 
 def _reset_lock_in_child() -> None:
