@@ -90,6 +90,44 @@ def test_phone_formats_with_area_codes_not_assigned_today(redactor: PiiRedactor,
     _gone(redactor, f"Contact: {phone}", phone, "PHONE_NUMBER")
 
 
+@pytest.mark.parametrize("phone", ["06.12345678", "08.21.43.65", "09.87.65.43", "04.11.52.98"])
+def test_dotted_numbers_led_by_a_trunk_zero_and_one_area_digit(redactor: PiiRedactor, phone: str) -> None:
+    # A decimal never starts with "0" and another digit, and an IPv4 octet is never written "08".
+    _gone(redactor, f"Call me on {phone} tonight.", phone, "PHONE_NUMBER")
+
+
+@pytest.mark.parametrize(("text", "phone", "context"), [
+    ("Móvil: 612.345.678", "612.345.678", ()),
+    ("Telefon 601.234.567", "601.234.567", ()),
+    ("Ligue para 912.345.678, por favor.", "912.345.678", ()),
+    ("512.345.678", "512.345.678", ("mobile",)),
+    ('{"customerPhone": "698.112.334"}', "698.112.334", ()),
+])
+def test_numbers_written_like_dotted_thousands_after_a_phone_word(redactor: PiiRedactor, text: str, phone: str,
+                                                                 context: tuple[str, ...]) -> None:
+    _gone(redactor, text, phone, "PHONE_NUMBER", context)
+    # Without a phone word they stay amounts (see test_thousands_separators_are_untouched).
+    _untouched(redactor, phone)
+    _untouched(redactor, f"Total {phone}")
+
+
+@pytest.mark.parametrize("phone", ["+54 (0)11 15-4321-8765", "+39 (0)6 1234 5678 9012", "+7 (0)34 4617 3112"])
+def test_a_trunk_zero_in_parentheses_after_the_country_code_whatever_the_digits(redactor: PiiRedactor,
+                                                                               phone: str) -> None:
+    _gone(redactor, f"Office {phone}, ask for Ana.", phone, "PHONE_NUMBER")
+
+
+@pytest.mark.parametrize(("text", "phone"), [
+    ("Desk (00723) 551842", "(00723) 551842"),
+    ("(00785) 4419203", "(00785) 4419203"),
+    ("Tel (00733) 905172", "(00733) 905172"),
+    ("Tel: 0073 3905 172", "0073 3905 172"),
+])
+def test_a_00_prefix_that_makes_no_international_number_is_judged_as_written(redactor: PiiRedactor, text: str,
+                                                                             phone: str) -> None:
+    _gone(redactor, text, phone, "PHONE_NUMBER")
+
+
 @pytest.mark.parametrize(("text", "value", "entity"), [
     ("来自203.0.113.45的请求被拒绝。", "203.0.113.45", "IP_ADDRESS"),
     ("175.26.235.170からのアクセス", "175.26.235.170", "IP_ADDRESS"),
@@ -203,6 +241,23 @@ def test_sirets_and_sirens_are_untouched(redactor: PiiRedactor) -> None:
         for text in (f"SIRET {siret}", f"Numéro SIRET : {spaced}", spaced,
                      f"SIREN {siren[:3]} {siren[3:6]} {siren[6:]}", f"Société enregistrée sous le numéro {siren}."):
             _untouched(redactor, text)
+
+
+def test_account_numbers_in_blocks_of_four_with_a_shorter_last_block_need_a_phone_word(
+        redactor: PiiRedactor) -> None:
+    """"8123 4567 12": blocks of four and a shorter last one, as account, card and parcel numbers are printed;
+    valid phone digits in several countries, but no numbering plan groups a national number so."""
+    rng = random.Random(442)
+    for _ in range(300):
+        blocks = [str(rng.randint(1000, 9999)), f"{rng.randint(0, 9999):04d}", str(rng.randint(10, 999))]
+        for sep in (" ", "-"):
+            number = sep.join(blocks)
+            for text in (f"Account {number}", f"Konto: {number}", f"{number}", f"Reference {number} is paid.",
+                         f"Bitte auf {number} buchen."):
+                _untouched(redactor, text)
+            _gone(redactor, f"Tel {number}", number, "PHONE_NUMBER")
+    # Led by a trunk zero, blocks of four are a national phone format ("0210 1234 567").
+    _gone(redactor, "Gọi 0210 1234 567", "0210 1234 567", "PHONE_NUMBER")
 
 
 def test_thousands_separators_are_untouched(redactor: PiiRedactor) -> None:
