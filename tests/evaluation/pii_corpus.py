@@ -121,6 +121,9 @@ def phone(rng: random.Random) -> tuple[str, str]:
         if national.startswith("0") and len(plain[0]) == 2 and len("".join(plain[1:])) >= 5:
             # "06.12345678": a trunk zero, one area digit, a dot, the subscriber number.
             styles["trunk_dot"] = lambda: f"{plain[0]}.{''.join(plain[1:])}"
+        if region == "AU" and len(str(number.national_number)) == 9:
+            local = str(number.national_number)[1:]  # "9876.5432": a local number without its area code
+            styles["local_dot"] = lambda: f"{local[:4]}.{local[4:]}"  # like a decimal: with a phone word only
         if region == "ES":  # "612.345.678": written like an amount, so only in templates with a phone word
             digits = str(number.national_number)
             styles["thousands_dots"] = lambda: f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"
@@ -507,8 +510,8 @@ _PII_CONTEXT = {
     "CRYPTO": ["send 0.5 BTC to {P}", "wallet {P}", "bitcoin address: {P} (fee {D})"],
 }
 # Styles that are only PII given a context word; they appear only in the context templates above.
-CONTEXT_ONLY_STYLES = {("PHONE_NUMBER", "bare_national"), ("PHONE_NUMBER", "thousands_dots"), ("US_SSN", "bare"),
-                       ("CREDIT_CARD", "compact12")}
+CONTEXT_ONLY_STYLES = {("PHONE_NUMBER", "bare_national"), ("PHONE_NUMBER", "thousands_dots"),
+                       ("PHONE_NUMBER", "local_dot"), ("US_SSN", "bare"), ("CREDIT_CARD", "compact12")}
 _DISTRACTOR_ONLY = [
     "Order {D} shipped on {D}; total {D}.",
     "Build {D} took {D} at {D}.",

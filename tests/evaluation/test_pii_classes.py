@@ -111,6 +111,20 @@ def test_numbers_written_like_dotted_thousands_after_a_phone_word(redactor: PiiR
     _untouched(redactor, f"Total {phone}")
 
 
+@pytest.mark.parametrize(("text", "phone", "context"), [
+    ("Call me on 9876.5432 tonight.", "9876.5432", ()),
+    ("Erreichbar mobil unter 6231.4478.", "6231.4478", ()),
+    ("电话8765.1290", "8765.1290", ()),
+    ("3345.6612", "3345.6612", ("telephone",)),
+])
+def test_numbers_written_like_a_decimal_of_two_halves_after_a_phone_word(redactor: PiiRedactor, text: str,
+                                                                        phone: str,
+                                                                        context: tuple[str, ...]) -> None:
+    _gone(redactor, text, phone, "PHONE_NUMBER", context)
+    _untouched(redactor, phone)  # without one they are decimals
+    _untouched(redactor, f"Total {phone}")
+
+
 @pytest.mark.parametrize("phone", ["+54 (0)11 15-4321-8765", "+39 (0)6 1234 5678 9012", "+7 (0)34 4617 3112"])
 def test_a_trunk_zero_in_parentheses_after_the_country_code_whatever_the_digits(redactor: PiiRedactor,
                                                                                phone: str) -> None:

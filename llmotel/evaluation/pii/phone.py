@@ -59,13 +59,14 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 # ("612.345.678"): those of 9 digits or more are ambiguous (see _AMBIGUOUS), shorter dotted runs are never
 # phone numbers (see phone_shaped).
 _NOT_A_PHONE = re.compile(
-    rf"{_OCTET}(?:\.{_OCTET}){{3}}|(?!0[1-9]\d*\.\d{{5}})\d+\.\d+|\d{{5}}-\d{{4}}|\d{{3}}([- .])\d{{2}}\1\d{{4}}"
-    r"|\d{1,3}([,'])\d{3}(?:\2\d{3})+|[1-9]\d-\d{7}"
+    rf"{_OCTET}(?:\.{_OCTET}){{3}}|(?!0[1-9]\d*\.\d{{5}}|\d{{4}}\.\d{{4}}$)\d+\.\d+"
+    r"|\d{5}-\d{4}|\d{3}([- .])\d{2}\1\d{4}|\d{1,3}([,'])\d{3}(?:\2\d{3})+|[1-9]\d-\d{7}"
 )
 _SEPARATORS = re.compile(r"[ \u00a0\-./]")
 # An SSN or an EIN inside a longer run ("334-81-6454 40"): the run is not a phone number.
 _ID_INSIDE = re.compile(r"(?<![\d\-)])(?:\d{3}-\d{2}-\d{4}|[1-9]\d-\d{7})(?![\d\-])")
 _TRUNK_LED = re.compile(r"\(?0[1-9]")
+_HALVES = re.compile(r"\d{4}\.\d{4}")
 _DOTTED_SINGLE_DIGIT = re.compile(r"(?:^|\.)\d(?:\.|$)")
 _LAST_GROUP_SINGLE_DIGIT = re.compile(r"\D\d$")
 _SPACE_SPLIT = re.compile(r"[ \u00a0]+")
@@ -108,8 +109,9 @@ def phone_shaped(candidate: str) -> bool:
             return False
     if "." in kinds:
         # Dotted runs of 7-8 digits are amounts and versions ("1.234.567", "12.34.56.78"), but for those led by
-        # a trunk zero and an area digit ("08.21.43.65", a Stockholm number).
-        min_digits = 8 if _TRUNK_LED.match(candidate) else 9
+        # a trunk zero and an area digit ("08.21.43.65", a Stockholm number) and two halves of four digits
+        # ("9876.5432", a local number in Australia, Singapore or Hong Kong; see _AMBIGUOUS).
+        min_digits = 8 if _TRUNK_LED.match(candidate) or _HALVES.fullmatch(candidate) else 9
         return len(_NON_DIGIT.sub("", candidate)) >= min_digits and \
             not _DOTTED_SINGLE_DIGIT.search(candidate.strip("()"))
     return True
@@ -175,13 +177,15 @@ _PHONE_FORMAT = re.compile(
     r"|(?!0\d-\d{7}$)0[1-9]\d{0,4}(?:[ \u00a0\-./]\d{2,8}){1,4}"
     r"|8[ \u00a0\-]\d{3}[ \u00a0\-]\d{3}(?:[ \u00a0\-]\d{2}[ \u00a0\-]\d{2}|[ \u00a0\-]\d{4})"
 )
-# National numbers written like an amount with spaces or dots for thousands ("612 345 678", "981.778.196") or
-# like a US employer id ("04-1600324"): phone numbers in Spain, Portugal, Poland or Taiwan, but as often not.
+# National numbers written like an amount with spaces or dots for thousands ("612 345 678", "981.778.196"), like
+# a decimal ("9876.5432") or like a US employer id ("04-1600324"): phone numbers in Spain, Portugal, Poland,
+# Australia, Singapore or Taiwan, but as often not.
 # And numbers in blocks of four digits with a shorter last block, as account, card and parcel numbers are
 # printed ("8123 4567 12"): valid digits in several countries, but no numbering plan groups a national number
 # so (but for one rare Singapore number type), unless it starts with a trunk zero ("0210 1234 567", Vietnam).
 _AMBIGUOUS = re.compile(
-    r"\d{1,3}(?:[ \u00a0]\d{3})+|\d{1,3}(?:\.\d{3}){2,}|0\d-\d{7}|[1-9]\d{3}(?:([ \u00a0\-])\d{4})+\1\d{1,3}"
+    r"\d{1,3}(?:[ \u00a0]\d{3})+|\d{1,3}(?:\.\d{3}){2,}|\d{4}\.\d{4}|0\d-\d{7}"
+    r"|[1-9]\d{3}(?:([ \u00a0\-])\d{4})+\1\d{1,3}"
 )
 _SIRET = re.compile(r"\d{3} \d{3} \d{3} \d{5}")
 _PLAIN_GROUPS = re.compile(r"[\d \u00a0]*")
@@ -195,7 +199,8 @@ class PhoneFinder:
     and numbers of any assignment written in a format only phone numbers have (see ``_PHONE_FORMAT``).
 
     A number written like an amount with thousands separators (spaces, or dots for 9 digits or more), like a
-    US employer id or like an account number in blocks of four digits scores 0.3 at most.
+    decimal of two halves of four digits, like a US employer id or like an account number in blocks of four
+    digits scores 0.3 at most.
     :meth:`find` returns ``(start, end, score, label_at)`` tuples. A formatted valid number scores 0.75, a number in
     a phone format 0.6 (neither needs a context word); a bare run of valid digits ("4155550132") 0.4, any other
     phone-shaped number 0.3 and a bare run of 7-15 digits 0.2: those are usually ids, and count as phone numbers
