@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmotel.evaluation.pii import PiiOptions, PiiRedactor
 from tests.evaluation.pii_corpus import _luhn_complete
@@ -272,6 +274,27 @@ def test_account_numbers_in_blocks_of_four_with_a_shorter_last_block_need_a_phon
             _gone(redactor, f"Tel {number}", number, "PHONE_NUMBER")
     # Led by a trunk zero, blocks of four are a national phone format ("0210 1234 567").
     _gone(redactor, "Gọi 0210 1234 567", "0210 1234 567", "PHONE_NUMBER")
+
+
+_AMOUNT_SHAPED = st.one_of(
+    # account numbers in blocks of four with a shorter last block
+    st.builds(lambda a, b, c, sep: f"{a}{sep}{b:04d}{sep}{c}", st.integers(1000, 9999), st.integers(0, 9999),
+              st.integers(10, 999), st.sampled_from([" ", "-"])),
+    # dotted thousands of nine digits, and decimals of two halves of four digits
+    st.builds(lambda a, b, c: f"{a}.{b:03d}.{c:03d}", st.integers(100, 999), st.integers(0, 999),
+              st.integers(0, 999)),
+    st.builds(lambda a, b: f"{a}.{b:04d}", st.integers(1000, 9999), st.integers(0, 9999)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_AMOUNT_SHAPED, label=st.sampled_from(["", "Account ", "Total ", "Ref: ", "Tel ", "Móvil: ", "電話"]))
+def test_numbers_shaped_like_amounts_or_accounts_are_phone_numbers_only_after_a_phone_word(
+        redactor: PiiRedactor, value: str, label: str) -> None:
+    text = f"{label}{value} ok"
+    phone_word = label in ("Tel ", "Móvil: ", "電話")
+    expected = text.replace(value, "<PHONE_NUMBER>") if phone_word else text
+    assert redactor.redact(text)[0] == expected  # whole or not at all, never in part
 
 
 def test_thousands_separators_are_untouched(redactor: PiiRedactor) -> None:
