@@ -1,13 +1,14 @@
 """PII redaction: recall per entity on the held-out set and on the tuning corpus, and the cost per text.
 
     python benchmarks/pii_accuracy.py [--per-kind 2000] [--distractors 3000] [--seed 1] [--ner]
-                                      [--heldout-pii 3100] [--heldout-lookalikes 2000]
+                                      [--heldout-pii 3100] [--heldout-lookalikes 2000] [--heldout-seed 4127]
                                       [--compare-src DIR]  # e.g. DIR from: git archive REV llmotel | tar -x -C DIR
 
 Held-out set (``tests/evaluation/pii_heldout.py``, data the recognizers were not tuned on): recall per entity
 (every letter and digit of the value redacted), partial leaks (some of them left), misses, and the share of
 look-alike samples (versions, parcel numbers, company ids, amounts, ...) whose text changed at all; JSON leaves
 are redacted with their key as ``context``. The misses and changed look-alikes are listed by source.
+``--heldout-seed`` draws another set of the same kind (the default is the set's own seed, ``pii_heldout.SEED``).
 Tuning corpus (``tests/evaluation/pii_corpus.py``): recall, precision per detected type, and "distractors
 touched", ordinary values (dates, prices, ids, versions, code...) that a redaction overlapped.
 Cost: ``redact()`` time per 500-character text, for texts never seen before (no cache hits) and for a repeated
@@ -183,12 +184,12 @@ def compare(src: str, seed: int, n: int, rounds: int = 3) -> None:
         print(f"  {label:36} before {before:7.0f} us   after {after:7.0f} us   after/before {after / before:5.2f}")
 
 
-def heldout(redactor, n_pii: int, n_lookalike: int) -> None:
-    samples = pii_heldout.generate(n_pii=n_pii, n_lookalike=n_lookalike)
+def heldout(redactor, n_pii: int, n_lookalike: int, seed: int) -> None:
+    samples = pii_heldout.generate(n_pii=n_pii, n_lookalike=n_lookalike, seed=seed)
     t = time.perf_counter()
     report = pii_heldout.measure(lambda s: redactor.redact(s.text, context=s.context)[0], samples)
     per_sample = (time.perf_counter() - t) / len(samples) * 1e6
-    print(f"\nheld-out set: {n_pii} PII samples, {n_lookalike} look-alikes, seed {pii_heldout.SEED} "
+    print(f"\nheld-out set: {n_pii} PII samples, {n_lookalike} look-alikes, seed {seed} "
           f"({per_sample:.0f} us per sample)")
     print(f"{'entity':16} {'recall':>18} {'partial leaks':>14} {'missed':>7}")
     for kind in pii_heldout.KINDS:
@@ -228,6 +229,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=400, help="texts per cost measurement")
     parser.add_argument("--heldout-pii", type=int, default=3100)
     parser.add_argument("--heldout-lookalikes", type=int, default=2000)
+    parser.add_argument("--heldout-seed", type=int, default=pii_heldout.SEED)
     parser.add_argument("--compare-src", help="directory holding another checkout's llmotel package, to time")
     parser.add_argument("--src", help=argparse.SUPPRESS)
     parser.add_argument("--costs-json", action="store_true", help=argparse.SUPPRESS)
@@ -246,7 +248,7 @@ def main() -> None:
     print(f"patterns only: import + load {time.perf_counter() - t:.2f} s, RSS {before:.0f} -> {rss_mb():.0f} MB "
           f"(importing presidio_analyzer imports spaCy)")
 
-    heldout(redactor, args.heldout_pii, args.heldout_lookalikes)
+    heldout(redactor, args.heldout_pii, args.heldout_lookalikes, args.heldout_seed)
 
     samples = pii_corpus.generate(n_per_kind=args.per_kind, n_distractor_samples=args.distractors, seed=args.seed)
     n_values = sum(len(s.values) for s in samples)

@@ -2,8 +2,9 @@
 
 Every sample is a sentence built from a template with PII values (emails, phone numbers, credit cards, IBANs,
 IP addresses, US SSNs, crypto wallets) and ordinary values that must *not* be redacted (numbers, prices, dates,
-timestamps, order ids, version strings, UUIDs, hashes, code). Each value's character span and kind is recorded,
-so a test can check that every PII value is gone after redaction and count how many distractors were touched.
+timestamps, order ids, account numbers, version strings, UUIDs, hashes, code). Each value's character span and
+kind is recorded, so a test can check that every PII value is gone after redaction and count how many distractors
+were touched.
 
 Values are generated, not copied: credit cards pass Luhn, IBANs carry correct mod-97 check digits, wallets carry
 correct base58check / bech32 checksums, phone numbers are valid per ``phonenumbers`` metadata and are printed in
@@ -117,6 +118,15 @@ def phone(rng: random.Random) -> tuple[str, str]:
         styles.update({"national": lambda: national, "national_dashes": lambda: "-".join(plain)})
         if len(plain) >= 3:  # "415.555.0132", "01.23.45.67.89"; nobody writes "07400.159017"
             styles["national_dots"] = lambda: ".".join(plain)
+        if national.startswith("0") and len(plain[0]) == 2 and len("".join(plain[1:])) >= 5:
+            # "06.12345678": a trunk zero, one area digit, a dot, the subscriber number.
+            styles["trunk_dot"] = lambda: f"{plain[0]}.{''.join(plain[1:])}"
+        if region == "AU" and len(str(number.national_number)) == 9:
+            local = str(number.national_number)[1:]  # "9876.5432": a local number without its area code
+            styles["local_dot"] = lambda: f"{local[:4]}.{local[4:]}"  # like a decimal: with a phone word only
+        if region == "ES":  # "612.345.678": written like an amount, so only in templates with a phone word
+            digits = str(number.national_number)
+            styles["thousands_dots"] = lambda: f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"
         if national.startswith("0") and region not in ("IT",):
             cc = str(number.country_code)
             # "+44 (0)20 7946 0958": the trunk zero in parentheses, common in the UK and Germany.
@@ -137,6 +147,12 @@ def phone(rng: random.Random) -> tuple[str, str]:
             styles["nanp_any_area"] = lambda: rng.choice(
                 [f"({a}) {b}-{c:04d}", f"{a}-{b}-{c:04d}", f"({a}){b}-{c:04d}"])
     international["intl_mixed"] = lambda: re.sub(r"(?<=\d) (?=\d)", lambda _: rng.choice(["-", " ", "."]), intl)
+    # "+54 (0)11 15-4321-8765": a trunk zero in parentheses after the country code, with digits of any kind
+    # (a national mobile prefix kept, a number not assigned yet).
+    international["intl_trunk_any"] = lambda: "+{} (0){} {}".format(
+        rng.choice(["44", "49", "43", "41", "31", "54", "7", "61", "81", "32"]), rng.randint(1, 999),
+        rng.choice(["-", " "]).join(str(rng.randint(10**(n - 1), 10**n - 1)) for n in rng.choice(
+            [(3, 4), (4, 4), (2, 4, 4), (3, 3, 2), (6,)])))
     if not styles or rng.random() < 0.5:  # half national styles, half international ones
         styles = international
     style = rng.choice(sorted(styles))
@@ -416,6 +432,12 @@ def _code(rng: random.Random) -> str:
                        f"{rng.randint(1, 9)}:{rng.randint(10, 59)}:{rng.randint(10, 59)} elapsed"])
 
 
+def _account(rng: random.Random) -> str:
+    """Bank, customer and contract numbers printed in blocks of four digits with a shorter last block."""
+    blocks = [str(rng.randint(1000, 9999)), f"{rng.randint(0, 9999):04d}", str(rng.randint(10, 999))]
+    return rng.choice([" ", " ", "-"]).join(blocks)
+
+
 def _postal(rng: random.Random) -> str:
     return rng.choice([f"{rng.randint(10000, 99999)}", f"{rng.randint(10000, 99999)}-{rng.randint(1000, 9999)}",
                        f"SW1A {rng.randint(1, 9)}AA", f"{rng.randint(1000, 9999)} AB",
@@ -445,6 +467,7 @@ def _labelled(rng: random.Random) -> str:
 DISTRACTOR_GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "date": _date, "timestamp": _timestamp, "price": _price, "number": _number, "order_id": _order_id,
     "version": _version, "identifier": _identifier, "code": _code, "postal": _postal, "labelled": _labelled,
+    "account": _account,
 }
 
 # ------------------------------------------------------------------------------------------------ templates
@@ -487,7 +510,8 @@ _PII_CONTEXT = {
     "CRYPTO": ["send 0.5 BTC to {P}", "wallet {P}", "bitcoin address: {P} (fee {D})"],
 }
 # Styles that are only PII given a context word; they appear only in the context templates above.
-CONTEXT_ONLY_STYLES = {("PHONE_NUMBER", "bare_national"), ("US_SSN", "bare"), ("CREDIT_CARD", "compact12")}
+CONTEXT_ONLY_STYLES = {("PHONE_NUMBER", "bare_national"), ("PHONE_NUMBER", "thousands_dots"),
+                       ("PHONE_NUMBER", "local_dot"), ("US_SSN", "bare"), ("CREDIT_CARD", "compact12")}
 _DISTRACTOR_ONLY = [
     "Order {D} shipped on {D}; total {D}.",
     "Build {D} took {D} at {D}.",

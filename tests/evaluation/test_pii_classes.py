@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmotel.evaluation.pii import PiiOptions, PiiRedactor
 from tests.evaluation.pii_corpus import _luhn_complete
@@ -88,6 +90,58 @@ def test_bare_and_ambiguous_numbers_after_a_phone_word_in_many_languages(redacto
                                    "1-958-271-3305", "8 (722) 514-4462"])
 def test_phone_formats_with_area_codes_not_assigned_today(redactor: PiiRedactor, phone: str) -> None:
     _gone(redactor, f"Contact: {phone}", phone, "PHONE_NUMBER")
+
+
+@pytest.mark.parametrize("phone", ["06.12345678", "08.21.43.65", "09.87.65.43", "04.11.52.98"])
+def test_dotted_numbers_led_by_a_trunk_zero_and_one_area_digit(redactor: PiiRedactor, phone: str) -> None:
+    # A decimal never starts with "0" and another digit, and an IPv4 octet is never written "08".
+    _gone(redactor, f"Call me on {phone} tonight.", phone, "PHONE_NUMBER")
+
+
+@pytest.mark.parametrize(("text", "phone", "context"), [
+    ("Móvil: 612.345.678", "612.345.678", ()),
+    ("Telefon 601.234.567", "601.234.567", ()),
+    ("Ligue para 912.345.678, por favor.", "912.345.678", ()),
+    ("512.345.678", "512.345.678", ("mobile",)),
+    ('{"customerPhone": "698.112.334"}', "698.112.334", ()),
+])
+def test_numbers_written_like_dotted_thousands_after_a_phone_word(redactor: PiiRedactor, text: str, phone: str,
+                                                                 context: tuple[str, ...]) -> None:
+    _gone(redactor, text, phone, "PHONE_NUMBER", context)
+    # Without a phone word they stay amounts (see test_thousands_separators_are_untouched).
+    _untouched(redactor, phone)
+    _untouched(redactor, f"Total {phone}")
+
+
+@pytest.mark.parametrize(("text", "phone", "context"), [
+    ("Call me on 9876.5432 tonight.", "9876.5432", ()),
+    ("Erreichbar mobil unter 6231.4478.", "6231.4478", ()),
+    ("电话8765.1290", "8765.1290", ()),
+    ("3345.6612", "3345.6612", ("telephone",)),
+])
+def test_numbers_written_like_a_decimal_of_two_halves_after_a_phone_word(redactor: PiiRedactor, text: str,
+                                                                        phone: str,
+                                                                        context: tuple[str, ...]) -> None:
+    _gone(redactor, text, phone, "PHONE_NUMBER", context)
+    _untouched(redactor, phone)  # without one they are decimals
+    _untouched(redactor, f"Total {phone}")
+
+
+@pytest.mark.parametrize("phone", ["+54 (0)11 15-4321-8765", "+39 (0)6 1234 5678 9012", "+7 (0)34 4617 3112"])
+def test_a_trunk_zero_in_parentheses_after_the_country_code_whatever_the_digits(redactor: PiiRedactor,
+                                                                               phone: str) -> None:
+    _gone(redactor, f"Office {phone}, ask for Ana.", phone, "PHONE_NUMBER")
+
+
+@pytest.mark.parametrize(("text", "phone"), [
+    ("Desk (00723) 551842", "(00723) 551842"),
+    ("(00785) 4419203", "(00785) 4419203"),
+    ("Tel (00733) 905172", "(00733) 905172"),
+    ("Tel: 0073 3905 172", "0073 3905 172"),
+])
+def test_a_00_prefix_that_makes_no_international_number_is_judged_as_written(redactor: PiiRedactor, text: str,
+                                                                             phone: str) -> None:
+    _gone(redactor, text, phone, "PHONE_NUMBER")
 
 
 @pytest.mark.parametrize(("text", "value", "entity"), [
@@ -203,6 +257,44 @@ def test_sirets_and_sirens_are_untouched(redactor: PiiRedactor) -> None:
         for text in (f"SIRET {siret}", f"Numéro SIRET : {spaced}", spaced,
                      f"SIREN {siren[:3]} {siren[3:6]} {siren[6:]}", f"Société enregistrée sous le numéro {siren}."):
             _untouched(redactor, text)
+
+
+def test_account_numbers_in_blocks_of_four_with_a_shorter_last_block_need_a_phone_word(
+        redactor: PiiRedactor) -> None:
+    """"8123 4567 12": blocks of four and a shorter last one, as account, card and parcel numbers are printed;
+    valid phone digits in several countries, but no numbering plan groups a national number so."""
+    rng = random.Random(442)
+    for _ in range(300):
+        blocks = [str(rng.randint(1000, 9999)), f"{rng.randint(0, 9999):04d}", str(rng.randint(10, 999))]
+        for sep in (" ", "-"):
+            number = sep.join(blocks)
+            for text in (f"Account {number}", f"Konto: {number}", f"{number}", f"Reference {number} is paid.",
+                         f"Bitte auf {number} buchen."):
+                _untouched(redactor, text)
+            _gone(redactor, f"Tel {number}", number, "PHONE_NUMBER")
+    # Led by a trunk zero, blocks of four are a national phone format ("0210 1234 567").
+    _gone(redactor, "Gọi 0210 1234 567", "0210 1234 567", "PHONE_NUMBER")
+
+
+_AMOUNT_SHAPED = st.one_of(
+    # account numbers in blocks of four with a shorter last block
+    st.builds(lambda a, b, c, sep: f"{a}{sep}{b:04d}{sep}{c}", st.integers(1000, 9999), st.integers(0, 9999),
+              st.integers(10, 999), st.sampled_from([" ", "-"])),
+    # dotted thousands of nine digits, and decimals of two halves of four digits
+    st.builds(lambda a, b, c: f"{a}.{b:03d}.{c:03d}", st.integers(100, 999), st.integers(0, 999),
+              st.integers(0, 999)),
+    st.builds(lambda a, b: f"{a}.{b:04d}", st.integers(1000, 9999), st.integers(0, 9999)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_AMOUNT_SHAPED, label=st.sampled_from(["", "Account ", "Total ", "Ref: ", "Tel ", "Móvil: ", "電話"]))
+def test_numbers_shaped_like_amounts_or_accounts_are_phone_numbers_only_after_a_phone_word(
+        redactor: PiiRedactor, value: str, label: str) -> None:
+    text = f"{label}{value} ok"
+    phone_word = label in ("Tel ", "Móvil: ", "電話")
+    expected = text.replace(value, "<PHONE_NUMBER>") if phone_word else text
+    assert redactor.redact(text)[0] == expected  # whole or not at all, never in part
 
 
 def test_thousands_separators_are_untouched(redactor: PiiRedactor) -> None:

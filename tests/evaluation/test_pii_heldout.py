@@ -1,9 +1,9 @@
 """PII redaction measured on the held-out set (``pii_heldout.py``): data the recognizers were not tuned on.
 
-A part of the set (1,200 PII samples, 800 look-alikes) keeps this test to a few seconds; the whole set is
-measured by ``python benchmarks/pii_accuracy.py --heldout``. The thresholds are what the redactor reaches on
-this part (the README gives the whole set's figures); JSON leaves are redacted with their key as ``context``,
-as the span redaction passes them.
+The whole set (3,100 PII samples, 2,000 look-alikes; about 3 seconds), as the issue's targets are stated for it:
+a part of it would count look-alikes in steps too coarse for a 0.5% target (1 of 800 is 0.125%). The thresholds
+are the figures the redactor reaches (the README's; ``python benchmarks/pii_accuracy.py`` lists the misses);
+JSON leaves are redacted with their key as ``context``, as the span redaction passes them.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ import pytest
 from llmotel.evaluation.pii import PiiOptions, PiiRedactor
 from tests.evaluation import pii_heldout
 
-# Reached on this part of the set (phone numbers and look-alikes fall short of the issue's 99% and 0.5%:
-# see the README's PII accuracy paragraph for why).
-MIN_RECALL = {"EMAIL_ADDRESS": 0.995, "PHONE_NUMBER": 0.97, "CREDIT_CARD": 0.99, "IBAN_CODE": 0.995,
-              "IP_ADDRESS": 0.995, "US_SSN": 0.995}
-MAX_LOOKALIKES_CHANGED = 0.0075
+# Reached on the set (the issue asks for >= 99% recall per entity and <= 0.5% of look-alikes changed): e-mail
+# 516/517, phone 513/517, card 512/517, IBAN, IP and SSN all; 2 of 2,000 look-alikes changed.
+MIN_RECALL = {"EMAIL_ADDRESS": 0.998, "PHONE_NUMBER": 0.992, "CREDIT_CARD": 0.99, "IBAN_CODE": 1.0,
+              "IP_ADDRESS": 1.0, "US_SSN": 1.0}
+MAX_LOOKALIKES_CHANGED = 0.001
 
 
 @pytest.fixture(scope="module")
 def report() -> pii_heldout.Report:
     redactor = PiiRedactor(PiiOptions(use_ner=False))
-    samples = pii_heldout.generate(n_pii=1_200, n_lookalike=800)
+    samples = pii_heldout.generate()
     return pii_heldout.measure(lambda s: redactor.redact(s.text, context=s.context)[0], samples)
 
 
@@ -42,7 +42,7 @@ def test_the_set_covers_every_kind_language_and_shape() -> None:
 
 @pytest.mark.parametrize("kind", pii_heldout.KINDS)
 def test_recall_per_entity(report: pii_heldout.Report, kind: str) -> None:
-    assert report.total[kind] >= 190
+    assert report.total[kind] >= 500
     assert report.recall(kind) >= MIN_RECALL[kind], (report.recall(kind), [m[1:3] for m in report.missed
                                                                             if m[0] == kind])
 
@@ -52,7 +52,7 @@ def test_no_partial_leaks(report: pii_heldout.Report) -> None:
 
 
 def test_look_alikes_changed(report: pii_heldout.Report) -> None:
-    assert report.lookalikes >= 800
+    assert report.lookalikes >= 2_000
     assert report.lookalike_share <= MAX_LOOKALIKES_CHANGED, [c[:2] for c in report.changed]
 
 

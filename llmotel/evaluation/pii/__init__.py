@@ -20,7 +20,9 @@ or nothing). It runs on the evaluation worker on every exported string, so it is
   UUID and URL (not personal data), US_DRIVER_LICENSE/US_PASSPORT/US_BANK_NUMBER (any 8-17 digit run),
   IN_PAN (its catch-all pattern matches any 10-character token with 4 digits and scans whole lines per token).
 * **Phone numbers** (:mod:`.phone`): phone-shaped candidates from one regular expression, valid per
-  ``phonenumbers`` for the regions their shape allows or written in a format only phone numbers have.
+  ``phonenumbers`` for the regions their shape allows or written in a format only phone numbers have; those
+  written like an amount (``612.345.678``, ``9876.5432``) or an account number in blocks of four
+  (``8123 4567 12``) only after a phone word.
 * **Cards** (:mod:`.recognizers`): Luhn, and the prefixes and lengths card brands use (12-19 digits), written
   compact or in the groups cards are printed in; never part of a longer run of blocks (a parcel number).
 * **Context** (:mod:`.context`): words just before a match, in eight languages, or given by the caller

@@ -44,34 +44,41 @@ _UNIT_AFTER = re.compile(
 )
 # Shapes that are not phone numbers although phonenumbers may accept their digits (Germany's numbering plan
 # accepts almost any 7-12 digits after a 0): dates and date-times, IPv4-like quads, decimals (but not a trunk
-# zero, an area code, a dot and the subscriber number: "030.1234567"), US ZIP+4 codes, and US SSNs (3-2-4
-# digits), which are the SSN recognizer's to type...
+# zero, an area code, a dot and the subscriber number: "030.1234567", "06.12345678"; no decimal starts with
+# "0" and another digit), US ZIP+4 codes, and US SSNs (3-2-4 digits), which are the SSN recognizer's to type...
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d\d"
 _DATE_INSIDE = re.compile(
     rf"(?<!\d)(?:{_YEAR}([\-./]){_MONTH}\1{_DAY}|{_DAY}([\-./]){_DAY}\2{_YEAR})(?!\d)"
 )
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)"
-# ... and amounts with thousands separators ("748.888.575", "1,234,567", "1'234'567"), US employer ids (EIN,
-# "63-4635796").
+# An IPv4 octet, never led by a zero ("08.21.43.65" and "070.123.45.67" are phone numbers).
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# ... and amounts with thousands separators ("1,234,567", "1'234'567"), US employer ids (EIN, "63-4635796").
+# Dotted thousands ("748.888.575") are also how national numbers are written in Spain, Portugal or Poland
+# ("612.345.678"): those of 9 digits or more are ambiguous (see _AMBIGUOUS), shorter dotted runs are never
+# phone numbers (see phone_shaped).
 _NOT_A_PHONE = re.compile(
-    rf"{_OCTET}(?:\.{_OCTET}){{3}}|(?!0[1-9]\d+\.\d{{5}})\d+\.\d+|\d{{5}}-\d{{4}}|\d{{3}}([- .])\d{{2}}\1\d{{4}}"
-    r"|\d{1,3}([.,'])\d{3}(?:\2\d{3})+|[1-9]\d-\d{7}"
+    rf"{_OCTET}(?:\.{_OCTET}){{3}}|(?!0[1-9]\d*\.\d{{5}}|\d{{4}}\.\d{{4}}$)\d+\.\d+"
+    r"|\d{5}-\d{4}|\d{3}([- .])\d{2}\1\d{4}|\d{1,3}([,'])\d{3}(?:\2\d{3})+|[1-9]\d-\d{7}"
 )
 _SEPARATORS = re.compile(r"[ \u00a0\-./]")
 # An SSN or an EIN inside a longer run ("334-81-6454 40"): the run is not a phone number.
 _ID_INSIDE = re.compile(r"(?<![\d\-)])(?:\d{3}-\d{2}-\d{4}|[1-9]\d-\d{7})(?![\d\-])")
+_TRUNK_LED = re.compile(r"\(?0[1-9]")
+_HALVES = re.compile(r"\d{4}\.\d{4}")
 _DOTTED_SINGLE_DIGIT = re.compile(r"(?:^|\.)\d(?:\.|$)")
 _LAST_GROUP_SINGLE_DIGIT = re.compile(r"\D\d$")
 _SPACE_SPLIT = re.compile(r"[ \u00a0]+")
 _DIGIT_GROUPS = re.compile(r"\d+")
 _NON_DIGIT = re.compile(r"\D+")
 _MAX_PHONE_GAPS = 8
-# One long number written in blocks of three or four digits ("9400 1000 0000 0000 0000 00", a parcel number):
-# no phone number inside it.
+# One long number written in blocks of three or four digits ("9400 1000 0000 0000 0000 00", a parcel number),
+# or in blocks of four and a shorter last one, as account numbers are ("8123 4567 12"; see _AMBIGUOUS): no
+# phone number inside it.
 _BLOCKS = re.compile(
     r"\d{4}(?:[ \u00a0]\d{4}){3,}(?:[ \u00a0]\d{1,3})?|\d{3}(?:[ \u00a0]\d{3}){3,}(?:[ \u00a0]\d{1,2})?"
+    r"|[1-9]\d{3}(?:[ \u00a0]\d{4})+[ \u00a0]\d{1,3}"
 )
 
 
@@ -101,7 +108,12 @@ def phone_shaped(candidate: str) -> bool:
         if last_space > candidate.find("-"):
             return False
     if "." in kinds:
-        return len(_NON_DIGIT.sub("", candidate)) >= 9 and not _DOTTED_SINGLE_DIGIT.search(candidate.strip("()"))
+        # Dotted runs of 7-8 digits are amounts and versions ("1.234.567", "12.34.56.78"), but for those led by
+        # a trunk zero and an area digit ("08.21.43.65", a Stockholm number) and two halves of four digits
+        # ("9876.5432", a local number in Australia, Singapore or Hong Kong; see _AMBIGUOUS).
+        min_digits = 8 if _TRUNK_LED.match(candidate) or _HALVES.fullmatch(candidate) else 9
+        return len(_NON_DIGIT.sub("", candidate)) >= min_digits and \
+            not _DOTTED_SINGLE_DIGIT.search(candidate.strip("()"))
     return True
 
 
@@ -165,9 +177,16 @@ _PHONE_FORMAT = re.compile(
     r"|(?!0\d-\d{7}$)0[1-9]\d{0,4}(?:[ \u00a0\-./]\d{2,8}){1,4}"
     r"|8[ \u00a0\-]\d{3}[ \u00a0\-]\d{3}(?:[ \u00a0\-]\d{2}[ \u00a0\-]\d{2}|[ \u00a0\-]\d{4})"
 )
-# National numbers written like an amount with spaces for thousands ("612 345 678", "981 778 196") or like a
-# US employer id ("04-1600324"): phone numbers in Spain, Poland or Taiwan, but as often not.
-_AMBIGUOUS = re.compile(r"\d{1,3}(?:[ \u00a0]\d{3})+|0\d-\d{7}")
+# National numbers written like an amount with spaces or dots for thousands ("612 345 678", "981.778.196"), like
+# a decimal ("9876.5432") or like a US employer id ("04-1600324"): phone numbers in Spain, Portugal, Poland,
+# Australia, Singapore or Taiwan, but as often not.
+# And numbers in blocks of four digits with a shorter last block, as account, card and parcel numbers are
+# printed ("8123 4567 12"): valid digits in several countries, but no numbering plan groups a national number
+# so (but for one rare Singapore number type), unless it starts with a trunk zero ("0210 1234 567", Vietnam).
+_AMBIGUOUS = re.compile(
+    r"\d{1,3}(?:[ \u00a0]\d{3})+|\d{1,3}(?:\.\d{3}){2,}|\d{4}\.\d{4}|0\d-\d{7}"
+    r"|[1-9]\d{3}(?:([ \u00a0\-])\d{4})+\1\d{1,3}"
+)
 _SIRET = re.compile(r"\d{3} \d{3} \d{3} \d{5}")
 _PLAIN_GROUPS = re.compile(r"[\d \u00a0]*")
 _TRUNK_AREA = re.compile(r"\d[ \u00a0]?\(\d{2,5}\)")
@@ -179,7 +198,9 @@ class PhoneFinder:
     """Finds phone numbers: valid ones for ``regions`` (national formats) or any country (with a country code),
     and numbers of any assignment written in a format only phone numbers have (see ``_PHONE_FORMAT``).
 
-    A number written like an amount with spaces for thousands or like a US employer id scores 0.3 at most.
+    A number written like an amount with thousands separators (spaces, or dots for 9 digits or more), like a
+    decimal of two halves of four digits, like a US employer id or like an account number in blocks of four
+    digits scores 0.3 at most.
     :meth:`find` returns ``(start, end, score, label_at)`` tuples. A formatted valid number scores 0.75, a number in
     a phone format 0.6 (neither needs a context word); a bare run of valid digits ("4155550132") 0.4, any other
     phone-shaped number 0.3 and a bare run of 7-15 digits 0.2: those are usually ids, and count as phone numbers
@@ -268,9 +289,14 @@ class PhoneFinder:
         if candidate.lstrip("(").startswith("+"):
             if not 8 <= len(digits) <= 15:
                 return 0.0
-            return self._international(digits)
+            score = self._international(digits)
+            # A trunk zero in parentheses after the country code ("+54 (0)11 ...") is a phone format, whatever
+            # the digits (a mobile's "15" kept from the national form makes the number too long to be possible).
+            return score or (self.FORMAT if "(0)" in candidate else 0.0)
         if digits.startswith("00") and not digits.startswith("000"):
-            return self._international(digits[2:])
+            score = self._international(digits[2:])
+            if score:
+                return score  # else the digits may still be written in a phone format: "(00723) 551842"
         if digits.startswith("011") and _valid_international(digits[3:]):
             return self.VALID
         bare = candidate.strip("()").isdecimal()
