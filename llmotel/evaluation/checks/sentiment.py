@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import string
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation._text import cap, letter_count, prose
 from llmotel.evaluation.checks.language import detect_language, language_name
+from llmotel.evaluation.checks.vader_compound import CompoundScorer
 from llmotel.evaluation.types import LABEL_SKIPPED, EvaluationInput, EvaluationResult
 
 LABEL_POSITIVE = "positive"
@@ -30,42 +29,26 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _MIN_LETTERS_FOR_LANGUAGE = 20
 _MIN_LANGUAGE_CONFIDENCE = 0.7
 
-_analyzer_lock = threading.Lock()
-_analyzer: Any = None
-_emoji_chars: frozenset[str] = frozenset()  # the emoji VADER replaces with words (it looks at one character at a time)
+_scorer_lock = threading.Lock()
+_scorer: CompoundScorer | None = None
 
 
-def _vader() -> Any:
-    """The shared VADER analyzer (reads its lexicons once; read-only afterwards, so safe across threads)."""
-    global _analyzer, _emoji_chars
-    if _analyzer is None:
-        with _analyzer_lock:
-            if _analyzer is None:
+def _compound_scorer() -> CompoundScorer:
+    """The shared VADER scorer (reads VADER's lexicons once; read-only afterwards, so safe across threads)."""
+    global _scorer
+    if _scorer is None:
+        with _scorer_lock:
+            if _scorer is None:
                 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-                analyzer = SentimentIntensityAnalyzer()
-                _emoji_chars = frozenset(e for e in analyzer.emojis if len(e) == 1)
-                _analyzer = analyzer
-    return _analyzer
+                _scorer = CompoundScorer(SentimentIntensityAnalyzer())
+    return _scorer
 
 
 def compound(sentence: str) -> float:
-    """VADER's compound score of one sentence.
-
-    VADER gives a word a valence only when the word (lower case, punctuation stripped as VADER strips it) is in
-    its lexicon; a sentence with no such word and no emoji scores exactly 0.0, which is returned without running
-    VADER's scoring (most sentences of a factual answer).
-    """
-    analyzer = _vader()
-    if _emoji_chars.isdisjoint(sentence):
-        lexicon = analyzer.lexicon
-        for token in sentence.split():
-            stripped = token.strip(string.punctuation)
-            if (token if len(stripped) <= 2 else stripped).lower() in lexicon:
-                break
-        else:
-            return 0.0
-    return float(analyzer.polarity_scores(sentence)["compound"])
+    """VADER's compound score of one sentence: exactly ``polarity_scores(sentence)["compound"]``, computed as
+    :mod:`llmotel.evaluation.checks.vader_compound` describes."""
+    return (_scorer or _compound_scorer())(sentence)
 
 
 def _number(setting: str, value: object, low: float, high: float) -> float:
