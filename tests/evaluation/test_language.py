@@ -106,6 +106,12 @@ def test_match(evaluator: LanguageMismatchEvaluator) -> None:
     assert_clean_metadata(result, GERMAN_Q, GERMAN_A)
 
 
+def test_a_lone_surrogate_in_the_text_still_gets_a_verdict(evaluator: LanguageMismatchEvaluator) -> None:
+    # A JSON "\\ud800" escape decodes to a lone surrogate, which fastText refuses to take.
+    result = evaluator.evaluate(make_input(GERMAN_Q + " \ud800", ENGLISH_A + " \udfff"))
+    assert (result.label, result.assessment) == ("mismatch", "fail")
+
+
 @pytest.mark.parametrize(
     ("user", "answer", "label"),
     [

@@ -120,7 +120,10 @@ def _normalized(text: str) -> str:
 
 def _top_language(text: str) -> tuple[str, float] | None:
     """The model's most likely label for one line of text and its probability."""
-    best = _detector().detect(_normalized(text), model="lite", k=1)
+    try:
+        best = _detector().detect(_normalized(text), model="lite", k=1)
+    except TypeError:  # fastText takes only encodable text: a lone surrogate (a JSON "\\ud800" escape) is not
+        best = _detector().detect(_normalized(text.encode("utf-8", "replace").decode("utf-8")), model="lite", k=1)
     return (str(best[0]["lang"]), float(best[0]["score"])) if best else None
 
 
