@@ -17,6 +17,7 @@ import inspect
 import json
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -164,6 +165,7 @@ class Experiment:
         self.variance_threshold = float(variance_threshold)
         self._store_location = store
         self._store: Store | None = store if isinstance(store, Store) else None
+        self._store_lock = threading.Lock()  # runs of repeat(jobs=N) ask for the store at once
         self._built: list[Any] | None = None
         self._active: contextvars.ContextVar[_Block | None] = contextvars.ContextVar(f"experiment {name}",
                                                                                      default=None)
@@ -175,9 +177,13 @@ class Experiment:
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self._store_location)  # type: ignore[arg-type]
-        return self._store
+        store = self._store
+        if store is None:
+            with self._store_lock:
+                if self._store is None:
+                    self._store = Store(self._store_location)  # type: ignore[arg-type]
+                store = self._store
+        return store
 
     def use_store(self, store: Store | str | None) -> None:
         """Store this experiment's runs in ``store`` (a :class:`Store`, a path or a URL) from now on."""

@@ -7,6 +7,8 @@ import io
 import json
 import signal
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -163,3 +165,51 @@ def test_export_and_import_between_sqlite_and_postgresql(sqlite_store, postgres_
 
     with pytest.raises(llmotel.ExperimentError, match="not an llmotel run export"):
         import_jsonl(target, io.StringIO('{"hello": 1}\n'))
+
+
+def test_threads_and_processes_opening_a_new_sqlite_store_together_all_get_it(tmp_path):
+    """SQLite answers "database is locked" at once, not after its busy timeout, when waiting could deadlock, e.g.
+    while another connection turns a new file to WAL mode; opening a store retries that."""
+    script = (
+        "import sys, threading\n"
+        "from llmotel.experiments.store import Store\n"
+        "barrier = threading.Barrier(6)\n"
+        "errors = []\n"
+        "def open_store():\n"
+        "    barrier.wait()\n"
+        "    try:\n"
+        "        Store(sys.argv[1]).close()\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=open_store) for _ in range(6)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(errors)\n"
+    )
+    for attempt in range(4):
+        path = tmp_path / f"new-{attempt}.db"
+        children = [subprocess.Popen([sys.executable, "-c", script, f"sqlite:///{path}"], stdout=subprocess.PIPE,
+                                     text=True, env=environment()) for _ in range(3)]
+        outputs = [child.communicate(timeout=120)[0].strip() for child in children]
+        assert outputs == ["[]"] * 3, outputs
+        with Store(f"sqlite:///{path}") as store:
+            assert store.schema_version() == schema.SCHEMA_VERSION
+
+
+def test_runs_asking_for_an_experiments_store_at_once_share_one(tmp_path):
+    """repeat(jobs=N) starts runs on threads that all ask for the experiment's store: one store is opened (two
+    opening a new SQLite file together made one fail with "database is locked" on a loaded machine)."""
+    experiment = llmotel.Experiment("together", store=str(tmp_path / "store.db"))
+    barrier = threading.Barrier(8)
+    stores: list[Store] = []
+
+    def ask() -> None:
+        barrier.wait()
+        stores.append(experiment.store)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(stores) == 8 and len({id(store) for store in stores}) == 1

@@ -99,7 +99,7 @@ class Store:
             self._sqlite_events()
         try:
             if migrate:
-                self.migrate()
+                self._migrate_retrying_sqlite_deadlocks()
         except ConfigurationError:
             raise
         except Exception as exc:
@@ -157,6 +157,22 @@ class Store:
             if not sa.inspect(conn).has_table(self.t.schema_version.name):
                 return 0
             return int(conn.execute(sa.select(self.t.schema_version.c.version)).scalar() or 0)
+
+    def _migrate_retrying_sqlite_deadlocks(self) -> None:
+        """:meth:`migrate`, retried when SQLite answers "database is locked" at once: it does so without waiting
+        for the busy timeout when waiting could deadlock (several processes or threads opening a new store file
+        together), and the documented remedy is to roll back and try again."""
+        deadline = time.monotonic() + _SQLITE_BUSY_MS / 1000
+        delay = 0.01
+        while True:
+            try:
+                self.migrate()
+                return
+            except _sa().exc.OperationalError as exc:
+                if not self.is_sqlite or "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def migrate(self, to: int | None = None) -> None:
         """Bring the schema up to version ``to`` (one transaction per migration, under a lock)."""
