@@ -10,7 +10,9 @@ decides about retries.
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
+import importlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -31,22 +33,17 @@ RETRYABLE_GRPC = frozenset({"CANCELLED", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTE
 _MIN_TIMEOUT_S = 0.05
 
 
-_encoder: Any = None
-
-
-def _load_encoder() -> Any:
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as encoder
-
-    return encoder
+@functools.cache
+def _encoder() -> Any:
+    """The SDK's protobuf span encoder, imported on first use (by an export worker, not in ``enable()``), under the
+    fork guard."""
+    return guarded(lambda: importlib.import_module("opentelemetry.exporter.otlp.proto.common.trace_encoder")
+                   .encode_spans)
 
 
 def encode_spans(spans: Sequence[ReadableSpan]) -> Any:
-    """The OTLP ``ExportTraceServiceRequest`` for ``spans``. The protobuf encoder is imported on first use (by an
-    export worker, not in ``enable()``), under the fork guard."""
-    global _encoder
-    if _encoder is None:
-        _encoder = guarded(_load_encoder)
-    return _encoder(spans)
+    """The OTLP ``ExportTraceServiceRequest`` for ``spans``."""
+    return _encoder()(spans)
 
 
 @dataclass(frozen=True)
