@@ -19,7 +19,6 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from llmotel._diagnostics import diagnostics
 from llmotel._fork_guard import guarded
-from llmotel.export.otlp_traces import encode_spans
 
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 
@@ -32,15 +31,21 @@ def _hex_ids(obj: dict[str, Any]) -> None:
 
 
 @functools.cache
-def _message_to_dict() -> Any:
-    """protobuf's ``MessageToDict``, imported on first use (by an export worker: under the fork guard)."""
-    return guarded(lambda: importlib.import_module("google.protobuf.json_format").MessageToDict)
+def _protobuf() -> tuple[Any, Any]:
+    """The SDK's protobuf span encoder and protobuf's ``MessageToDict``, imported on first use (by an export
+    worker, not in ``enable()``), under the fork guard."""
+
+    def load() -> tuple[Any, Any]:
+        encoder = importlib.import_module("opentelemetry.exporter.otlp.proto.common.trace_encoder")
+        return encoder.encode_spans, importlib.import_module("google.protobuf.json_format").MessageToDict
+
+    return guarded(load)
 
 
 def to_otlp_json(spans: Sequence[ReadableSpan]) -> str:
     """One line of OTLP/JSON for a batch of spans."""
-    request = encode_spans(spans)
-    data = _message_to_dict()(request, use_integers_for_enums=True)
+    encode_spans, message_to_dict = _protobuf()
+    data = message_to_dict(encode_spans(spans), use_integers_for_enums=True)
     for resource_spans in data.get("resourceSpans", ()):
         for scope_spans in resource_spans.get("scopeSpans", ()):
             for span in scope_spans.get("spans", ()):

@@ -10,9 +10,7 @@ decides about retries.
 from __future__ import annotations
 
 import email.utils
-import functools
 import gzip
-import importlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -23,6 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from llmotel._fork_guard import guarded
+from llmotel.export.otlp_proto import encode_request
 
 #: HTTP statuses worth retrying. The OTLP spec names 429, 502, 503 and 504; a 500 is retried too (within the
 #: bounded retry window), because a backend restarting or overloaded answers 500 as often as 503.
@@ -31,19 +30,7 @@ RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_GRPC = frozenset({"CANCELLED", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "OUT_OF_RANGE",
                             "UNAVAILABLE", "DATA_LOSS"})
 _MIN_TIMEOUT_S = 0.05
-
-
-@functools.cache
-def _encoder() -> Any:
-    """The SDK's protobuf span encoder, imported on first use (by an export worker, not in ``enable()``), under the
-    fork guard."""
-    return guarded(lambda: importlib.import_module("opentelemetry.exporter.otlp.proto.common.trace_encoder")
-                   .encode_spans)
-
-
-def encode_spans(spans: Sequence[ReadableSpan]) -> Any:
-    """The OTLP ``ExportTraceServiceRequest`` for ``spans``."""
-    return _encoder()(spans)
+_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
 @dataclass(frozen=True)
@@ -182,9 +169,10 @@ class GrpcSender:
             return self._stub
 
     def _new_stub(self) -> Any:
-        """The channel and stub (``grpc`` imported on first export, never cut in half by a fork)."""
+        """The channel and the ``Export`` call, which takes the request already serialised (``grpc`` imported on
+        first export, never cut in half by a fork)."""
         import grpc
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
         compression = grpc.Compression.Gzip if self._compression == "gzip" else grpc.Compression.NoCompression
         if self._insecure:
@@ -194,14 +182,16 @@ class GrpcSender:
                 _read(self._tls.certificate), _read(self._tls.client_key), _read(self._tls.client_certificate)
             )
             self._channel = grpc.secure_channel(self.url, credentials, compression=compression)
-        return TraceServiceStub(self._channel)
+        return self._channel.unary_unary(_EXPORT_METHOD, request_serializer=None,
+                                         response_deserializer=ExportTraceServiceResponse.FromString)
 
-    def send(self, request: Any, timeout: float) -> SendResult:
-        stub = self._get_stub()
+    def send(self, body: bytes, timeout: float) -> SendResult:
+        """One ``Export`` call with a serialised ``ExportTraceServiceRequest``."""
+        export = self._get_stub()
         import grpc  # imported by the stub above
 
         try:
-            stub.Export(request, timeout=max(timeout, _MIN_TIMEOUT_S), metadata=self._metadata)
+            export(body, timeout=max(timeout, _MIN_TIMEOUT_S), metadata=self._metadata)
         except grpc.RpcError as exc:
             code = exc.code().name if callable(getattr(exc, "code", None)) else "UNKNOWN"
             return SendResult(False, code in RETRYABLE_GRPC, _grpc_retry_delay(exc), code)
@@ -247,10 +237,7 @@ class OtlpTraceExporter(SpanExporter):
         self.describe = f"{sender.url} ({'grpc' if isinstance(sender, GrpcSender) else 'http/protobuf'})"
 
     def send(self, spans: Sequence[ReadableSpan], timeout: float) -> SendResult:
-        request = encode_spans(spans)
-        if isinstance(self.sender, GrpcSender):
-            return self.sender.send(request, min(timeout, self.timeout))
-        return self.sender.send(request.SerializeToString(), min(timeout, self.timeout))
+        return self.sender.send(encode_request(spans), min(timeout, self.timeout))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         ok = self.send(spans, self.timeout).ok

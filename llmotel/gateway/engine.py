@@ -157,10 +157,10 @@ class Engine:
             raise
         return self._enqueue(spans, nbytes, request if raw is None else raw, source)
 
-    def submit_spans(self, spans: list[ReadableSpan], request: ExportTraceServiceRequest, *,
-                     source: str) -> Admission:
-        """Accept spans built here (the evaluation intake); ``request`` is their OTLP form for the spool."""
-        nbytes = request.ByteSize()
+    def submit_spans(self, spans: list[ReadableSpan], request: bytes, *, source: str) -> Admission:
+        """Accept spans built here (the evaluation intake); ``request`` is their serialised OTLP form for the
+        spool."""
+        nbytes = len(request)
         refused = self._reserve(len(spans), nbytes)
         if refused is not None:
             self.metrics.add(sc.METRIC_GATEWAY_REFUSED, reason=refused.refusal.value)  # type: ignore[union-attr]

@@ -24,8 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -33,6 +31,7 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from llmotel import semconv as sc
 from llmotel._version import __version__
+from llmotel.export.otlp_proto import encode_request
 from llmotel.feedback import ASSESSMENTS, METRIC_TYPES, evaluation_attributes
 
 ENVELOPE_TYPE = "evaluation_metric"
@@ -206,9 +205,9 @@ def parse(document: Any) -> list[Metric]:
 
 
 def evaluation_spans(metrics: Sequence[Metric], *, service_name: str, capture_content: bool
-                     ) -> tuple[list[ReadableSpan], ExportTraceServiceRequest]:
+                     ) -> tuple[list[ReadableSpan], bytes]:
     """One ``evaluation {label}`` child span per metric (with its ``gen_ai.evaluation.result`` event), and the
-    spans' OTLP form. ``ml_app`` names the service; without content capture the reasoning is left out."""
+    spans' OTLP request, serialised. ``ml_app`` names the service; without content capture the reasoning is left out."""
     scope = InstrumentationScope("llmotel.gateway.intake", __version__)
     resources: dict[str, Resource] = {}
     spans: list[ReadableSpan] = []
@@ -228,4 +227,4 @@ def evaluation_spans(metrics: Sequence[Metric], *, service_name: str, capture_co
             kind=SpanKind.INTERNAL, start_time=metric.timestamp_ns, end_time=max(metric.timestamp_ns, now),
             instrumentation_scope=scope,
         ))
-    return spans, encode_spans(spans)
+    return spans, encode_request(spans)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
@@ -41,6 +40,7 @@ from llmotel.content import pop_private_content
 from llmotel.errors import ConfigurationError
 from llmotel.evaluation.processor import is_llm_span
 from llmotel.export.batch import shutdown_within
+from llmotel.export.otlp_proto import encode_request
 from llmotel.gateway.framing import FrameError, read_frame, write_frame
 from llmotel.gateway.received import iter_spans
 from llmotel.gateway.unevaluated import unevaluated
@@ -260,7 +260,7 @@ class SubprocessEvaluatingProcessor(SpanProcessor):
                 child = self._child
             private = {span_key(s.context.trace_id, s.context.span_id): p for s, p in batch if p}
             try:
-                body = encode_spans([span for span, _ in batch]).SerializeToString()
+                body = encode_request([span for span, _ in batch])
                 assert child is not None
                 write_frame(child.stdin, {"seq": seq, "private": private}, body)
             except Exception:  # the child died (broken pipe): the supervisor exports what it held

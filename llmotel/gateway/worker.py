@@ -19,10 +19,10 @@ import sys
 import threading
 from typing import IO
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
 
+from llmotel.export.otlp_proto import encode_request
 from llmotel.gateway.framing import read_frame, write_frame
 
 
@@ -45,7 +45,7 @@ def _serve(requests_in: IO[bytes], replies_out: IO[bytes]) -> int:
         def reply(batch: Batch) -> None:
             spans = [span for span in batch.outputs if span is not None]
             with write_lock:
-                write_frame(replies_out, {"seq": batch.seq}, encode_spans(spans).SerializeToString())
+                write_frame(replies_out, {"seq": batch.seq}, encode_request(spans))
 
         stage = EvaluationStage(settings, reply, lambda _timeout: True, lambda _timeout: None)
     except Exception as exc:

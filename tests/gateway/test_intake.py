@@ -175,7 +175,7 @@ def test_valid_metrics_parse_and_one_spoiled_field_is_named(metrics: list[dict[s
     parsed = intake.parse(metrics)
     assert [(p.label, p.metric_type) for p in parsed] == [(m["label"].strip(), m["metric_type"]) for m in metrics]
     spans, request = intake.evaluation_spans(parsed, service_name="svc", capture_content=True)
-    assert len(spans) == len(metrics) and request.ByteSize() > 0
+    assert len(spans) == len(metrics) and len(request) > 0
     index = data.draw(st.integers(0, len(metrics) - 1))
     field = data.draw(st.sampled_from(["span_id", "trace_id", "timestamp_ms", "label", "metric_type",
                                        f"{metrics[index]['metric_type']}_value"]))
