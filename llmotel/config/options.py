@@ -150,7 +150,9 @@ class EvaluationOptions(OptionGroup):
         "evaluation_queue_size", v.integer(1), 2048,
         "spans waiting for evaluation; beyond it spans are exported unevaluated")
     workers: int | None = option(
-        "evaluation_workers", v.integer(1), 2, "worker threads (evaluators themselves run on a pool of twice as many)")
+        "evaluation_workers", v.integer(1), 2,
+        "worker threads for evaluators that wait (judges, custom ones; they run on a pool of twice as many); "
+        "the built-in offline checks run on one worker")
     run_in: str | None = option(
         "evaluation_in", v.choice(EVALUATION_PLACES), "thread",
         "`thread` (the application's worker threads) or `subprocess` (a child process llmotel starts: off the "

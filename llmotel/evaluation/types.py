@@ -241,7 +241,11 @@ class Evaluator(Protocol):
     ``evaluate`` may be a plain or an ``async`` method and returns one result, a list, or None (nothing to
     say). Optional attributes the processor reads: ``timeout`` (seconds, default from settings) and
     ``content_fields`` (which of ``label``, ``explanation``, ``metadata`` may quote user content and so are not
-    exported with content capture off; default all three, see :func:`content_fields`).
+    exported with content capture off; default all three, see :func:`content_fields`), and ``cpu_bound``: ``True``
+    for a plain method that only computes, at a bounded cost, and never waits on I/O (the built-in offline checks).
+    Such a check runs on the evaluation worker's own thread instead of a pool thread; a call that returns later than
+    its timeout is reported as a timeout, but it cannot be cut short. When every evaluator is CPU-bound, one worker
+    evaluates (more threads would only contend for the GIL).
     """
 
     name: str

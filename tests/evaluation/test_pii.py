@@ -13,6 +13,7 @@ import textwrap
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -430,3 +431,32 @@ def test_ner_recall_on_generated_sentences() -> None:
         found += (person.split()[1] not in redacted) + (city not in redacted)
     assert found / total >= 0.8, (found, total)
     assert r.redact("The build passed and the tests are green.")[1] == {}
+
+
+def _digit_groups() -> Any:
+    from hypothesis import strategies as st
+
+    group = st.text("0123456789", min_size=1, max_size=7).map(lambda g: "9" + g[1:] if g[0] == "8" else g)
+    joined = st.lists(st.tuples(group, st.sampled_from(["", " ", "-", ".", "/", "  "])), min_size=1, max_size=5)
+    return st.tuples(st.sampled_from(["", "SSN ", "x", "id: "]), joined).map(
+        lambda parts: parts[0] + "".join(g + sep for g, sep in parts[1]))
+
+
+@pytest.mark.parametrize("entity", ["US_SSN", "US_ITIN"])
+def test_a_gate_passes_every_window_the_recognizers_patterns_match(entity: str) -> None:
+    """Gating never loses a match: where one of Presidio's patterns for the entity matches, its gate passes."""
+    import regex
+    from hypothesis import given, settings
+
+    from llmotel.evaluation.pii.recognizers import recognizers_for
+
+    ((recognizer, (_, _, gate)),) = recognizers_for(entity)
+    patterns = [regex.compile(p.regex, recognizer.global_regex_flags) for p in recognizer.patterns]
+
+    @settings(max_examples=3000, deadline=None)
+    @given(_digit_groups())
+    def check(window: str) -> None:
+        if any(p.search(window) for p in patterns):
+            assert gate.search(window), window
+
+    check()

@@ -176,6 +176,65 @@ def test_failing_wrong_and_slow_evaluators_only_affect_themselves(pipeline, open
     assert errors == {"failing": "ValueError", "wrong": "TypeError", "slow": "TimeoutError", "recorder": None}
 
 
+class CpuBound(Recorder):
+    cpu_bound = True
+
+
+class CpuBoundFailing(Failing):
+    name = "cpu_failing"
+    cpu_bound = True
+
+
+class CpuBoundWrong(Wrong):
+    name = "cpu_wrong"
+    cpu_bound = True
+
+
+def test_cpu_bound_checks_run_on_the_worker_thread_with_the_same_outcomes(pipeline, openai_client):
+    fast, pooled = CpuBound("fast"), Recorder("pooled")
+    slow = CpuBound("slow_cpu", delay=0.4)
+    slow.timeout = 0.1  # type: ignore[attr-defined]
+    exporter, reader = start(pipeline, evaluators=[fast, CpuBoundFailing(), CpuBoundWrong(), slow, pooled])
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    (span,) = exported(exporter)
+    events = evaluations(span)
+    assert events["fast"][sc.GEN_AI_EVALUATION_SCORE_LABEL] == "ok"
+    assert events["fast"][sc.LLMOTEL_EVALUATION_DURATION] >= 0
+    assert events["cpu_failing"][sc.ERROR_TYPE] == "ValueError"
+    assert events["cpu_wrong"][sc.ERROR_TYPE] == "TypeError"
+    # it returned, but after its timeout: reported as a timeout, its result not used
+    assert events["slow_cpu"][sc.ERROR_TYPE] == "TimeoutError"
+    assert sc.GEN_AI_EVALUATION_SCORE_LABEL not in events["slow_cpu"]
+    assert events["pooled"][sc.GEN_AI_EVALUATION_SCORE_LABEL] == "ok"
+    assert all(name.startswith("llmotel-evaluation-") for name in fast.threads | slow.threads)
+    assert all(name.startswith("llmotel-evaluator-") for name in pooled.threads)
+    durations = {p.attributes[sc.GEN_AI_EVALUATION_NAME]: p.count
+                 for p in points(reader, sc.METRIC_EVALUATION_DURATION)}
+    assert durations == {"fast": 1, "pooled": 1}
+
+
+@pytest.mark.parametrize("evaluators, expected", [
+    ([CpuBound()], 1), ([], 1), ([CpuBound(), Recorder()], 3), ([AsyncJudge()], 3),
+])
+def test_one_worker_evaluates_when_every_evaluator_is_cpu_bound(evaluators, expected):
+    before = set(threading.enumerate())
+    processor = EvaluatingSpanProcessor(SimpleSpanProcessor(InMemorySpanExporter()), evaluators, workers=3)
+    try:
+        started = [t for t in set(threading.enumerate()) - before if t.name.startswith("llmotel-evaluation-")]
+        assert len(started) == expected
+    finally:
+        processor.shutdown()
+
+
+def test_the_built_in_offline_checks_are_cpu_bound():
+    from llmotel.config import resolve
+    from llmotel.evaluation import builtin
+
+    names = ["language_mismatch", "failure_to_answer", "sentiment", "toxicity"]
+    checks = builtin.evaluators(names, resolve(env={}, evaluators=names))
+    assert [c.name for c in checks] == names and all(c.cpu_bound is True for c in checks)
+
+
 def test_an_evaluator_stuck_past_its_timeout_is_skipped_until_it_returns(pipeline, openai_client):
     release = threading.Event()
 

@@ -213,6 +213,8 @@ class LanguageMismatchEvaluator:
     name = "language_mismatch"
     #: The explanation names languages and counts only, never user text, so it is exported even without content.
     explanation_has_content = False
+    #: CPU-bound with a capped input and no I/O: runs on the evaluation worker's thread (see Evaluator).
+    cpu_bound = True
 
     def __init__(
         self,

@@ -76,6 +76,8 @@ class SentimentEvaluator:
     name = "sentiment"
     #: The explanation holds scores and language names only.
     explanation_has_content = False
+    #: CPU-bound with a capped input and no I/O: runs on the evaluation worker's thread (see Evaluator).
+    cpu_bound = True
 
     def __init__(
         self,

@@ -236,6 +236,8 @@ class ToxicityPrecheckEvaluator:
     name = NAME
     #: Explanations name categories only, never matched words, so they are exported even with content capture off.
     explanation_has_content = False
+    #: CPU-bound with a capped input and no I/O: runs on the evaluation worker's thread (see Evaluator).
+    cpu_bound = True
 
     def __init__(
         self,

@@ -297,15 +297,19 @@ def _ip_recognizers() -> list[tuple[Any, Gate]]:
 
 
 # A window that fails a recognizer's gate cannot hold a match of the recognizer's own patterns, so gating never
-# loses a match: e.g. every credit-card pattern has 13+ digits in groups of 3+, every SSN/ITIN pattern 9 digits.
+# loses a match: e.g. every credit-card pattern has 13+ digits in groups of 3+, every SSN/ITIN pattern 9 digits
+# in the shapes its gate pattern allows.
 _TABLE: dict[str, tuple[Any, Gate]] = {
     "EMAIL_ADDRESS": (OfflineEmailRecognizer, gate(0, 0, None)),
     "PHONE_NUMBER": (FastPhoneRecognizer, gate(7, 1, None)),
     "CREDIT_CARD": (BrandCardRecognizer, gate(12, 4, None)),
     "IBAN_CODE": (TrimmingIbanRecognizer, gate(2, 2, r"\d\d(?<=[A-Z]{2}\d\d)")),
-    "US_SSN": (UsSsnRecognizer, gate(9, 3, None)),
+    # Presidio's SSN patterns: 123-45-6789 (or with spaces or dots), 12345-6789, 123-456789, 123456789.
+    "US_SSN": (UsSsnRecognizer, gate(9, 3, r"[0-9]{3}(?:[- .][0-9]{2}[- .][0-9]{4}|-[0-9]{6})|[0-9]{5}-[0-9]{4}"
+                                           r"|[0-9]{9}")),
     "CRYPTO": (CaseInsensitiveCryptoRecognizer, gate(1, 1, r"(?:[bB][cC]1|[13])[a-zA-Z0-9]{25}")),
-    "US_ITIN": (UsItinRecognizer, gate(9, 3, None)),
+    # Presidio's ITIN patterns: a 9, two digits, two digits, four digits; a space or dash between groups or not.
+    "US_ITIN": (UsItinRecognizer, gate(9, 3, r"9\d{2}[- ]?\d{2}[- ]?\d{4}")),
     "UK_NINO": (UpperCaseNinoRecognizer, gate(6, 2, r"\d{2} ?\d{2} ?\d{2} ?[A-Da-d]")),
     "MAC_ADDRESS": (MacAddressRecognizer, gate(0, 0, (
         r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\."))),
