@@ -15,6 +15,7 @@ redactor had to see whole (a card number cut after 11 digits is no longer a card
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -62,6 +63,7 @@ _WORDS = re.compile(r"[A-Za-z]+")
 _PLACEHOLDER_REACH = 64  # how far back a cut looks for the start of a replacement such as <EMAIL_ADDRESS>
 
 
+@functools.lru_cache(maxsize=4096)  # the same few attribute names and JSON keys, span after span
 def _key_words(key: str) -> tuple[str, ...]:
     """Context words of an attribute name or JSON key: ``gen_ai.prompt.variable.phone_number`` -> phone, number."""
     return tuple(w.lower() for w in _WORDS.findall(key.rsplit(".", 1)[-1]))

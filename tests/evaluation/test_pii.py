@@ -460,3 +460,29 @@ def test_a_gate_passes_every_window_the_recognizers_patterns_match(entity: str) 
             assert gate.search(window), window
 
     check()
+
+
+def test_a_text_the_engine_says_cannot_match_has_no_match() -> None:
+    """The redactor skips a text ``may_match`` rules out; the engine's full scan finds nothing in any such text,
+    whatever the context words (texts mixing anchors' characters, CJK, separators and labels)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from llmotel.evaluation.pii.engine import shared_engine
+
+    engine = shared_engine(PiiRedactor(PiiOptions(use_ner=False)).supported_entities, None)
+    pieces = st.sampled_from(["a", "f", "E", ":", "::", "@", "0", "7", "٣", "\uff11", "+", "-", ".", " ", "\n", "IBAN ",
+                              "DE", "phone ", "ssn", "QQ", "fe80", "电话", "メール", "x", "card ", "(", ")"])
+    context = st.sampled_from([(), ("phone",), ("social", "security", "number"), ("firmware",)])
+    skipped = []
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(pieces, max_size=30).map("".join), context)
+    def check(text: str, words: tuple[str, ...]) -> None:
+        if not engine.may_match(text):
+            skipped.append(text)
+            assert engine._analyze(text, words) == (), text
+
+    check()
+    assert skipped  # the gate was exercised, not only passed through
+    assert engine.may_match("jane@example.com") and engine.may_match("call 415") and engine.may_match("fe80::1")

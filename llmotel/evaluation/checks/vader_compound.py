@@ -20,6 +20,7 @@ from typing import Any
 
 #: The vaderSentiment release whose ``polarity_scores`` this module reproduces.
 VADER_VERSION = "3.3.2"
+_PUNCTUATION = string.punctuation
 
 
 class CompoundScorer:
@@ -44,7 +45,9 @@ class CompoundScorer:
         if not self.exact or not self.emoji_chars.isdisjoint(sentence):
             return float(self._general(sentence)["compound"])
         lexicon = self.lexicon
-        words = [_strip_punctuation(token) for token in sentence.split()]
+        # SentiText._strip_punc_if_word: punctuation stripped from both ends, unless two or fewer characters would
+        # remain (an emoticon such as ":)"); inline, as it runs for every word of every sentence
+        words = [token if len(stripped := token.strip(_PUNCTUATION)) <= 2 else stripped for token in sentence.split()]
         lower = [word.lower() for word in words]
         if lexicon.keys().isdisjoint(lower):  # every word scores 0 (a booster in the lexicon scores 0 too)
             return 0.0
@@ -164,9 +167,3 @@ class CompoundScorer:
             valence = valence * n_scalar
         return valence
 
-
-def _strip_punctuation(token: str) -> str:
-    """``SentiText._strip_punc_if_word``: punctuation stripped from both ends, unless two or fewer characters would
-    remain (an emoticon such as ``:)``)."""
-    stripped = token.strip(string.punctuation)
-    return token if len(stripped) <= 2 else stripped

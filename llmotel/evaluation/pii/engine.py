@@ -14,7 +14,7 @@ from typing import Any
 
 from llmotel.evaluation.pii import context as ctx
 from llmotel.evaluation.pii.options import NER_ENTITIES, PiiMatch
-from llmotel.evaluation.pii.windows import Gate, anchor_windows, at_windows
+from llmotel.evaluation.pii.windows import Gate, anchor_windows, at_windows, has_anchor
 
 _ENGINES: dict[tuple[tuple[str, ...], str | None], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -81,6 +81,12 @@ class Engine:
         # Warm-up: compiles the recognizers' regular expressions (Presidio compiles them lazily) and loads
         # tldextract's snapshot now, under the engines lock, rather than racing on first use from many threads.
         self.analyze("warm-up jane.doe@example.com +1 415 555 0132 4111 1111 1111 1111 10.1.2.3 fe80::1ff:fe23:4567")
+
+    def may_match(self, text: str) -> bool:
+        """False when :meth:`analyze` finds nothing in ``text`` whatever the context: no NER model, and nothing a
+        pattern recognizer's window is built around (a digit, a hex digit by a colon, an "@"). Blanking CJK
+        characters for the scan only removes anchors, so asking this of the text itself is safe."""
+        return self._ner is not None or has_anchor(text)
 
     def analyze(self, text: str, context: tuple[str, ...] = ()) -> tuple[PiiMatch, ...]:
         """Raw matches in one chunk, context applied, before the threshold and overlap resolution. ``context``:

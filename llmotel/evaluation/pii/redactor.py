@@ -95,8 +95,10 @@ class PiiRedactor:
         """
         if not isinstance(text, str) or not text:
             return []
-        words = _context_tuple(context)
         engine = self._get_engine()
+        if not engine.may_match(text):  # most short strings (roles, labels, explanations): skip the rest
+            return []
+        words = _context_tuple(context)
         threshold = self._threshold
         raw: list[PiiMatch] = []
         for offset, chunk in chunks(text):

@@ -49,6 +49,18 @@ def chunks(text: str) -> Iterable[tuple[int, str]]:
 # windows around these anchors; \d also matches other scripts' digits, as the recognizers' \d do. (The one
 # exception: an Italian fiscal code with every digit replaced by a letter, which is vanishingly rare.)
 _ANCHOR = re.compile(r"(\d+)|[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
+
+
+# Every anchor holds a digit or a colon; this single class is searched several times faster than the anchor's
+# alternation, so a text without either is ruled out cheaply.
+_DIGIT_OR_COLON = re.compile(r"[\d:]")
+
+
+def has_anchor(text: str) -> bool:
+    """Whether ``text`` has an anchor or an "@": without one, no pattern recognizer has a window to run in."""
+    return "@" in text or (_DIGIT_OR_COLON.search(text) is not None and _ANCHOR.search(text) is not None)
+
+
 # How far an entity reaches from its digits: letters before them (IBAN "DE", NINO "QQ", fiscal-code letters,
 # an IPv6 or MAC address's letter-only groups, a phone number's "+" or "(") and after them (IBAN and wallet
 # tails). Digit runs of one entity are never further apart than these margins, so they share a window.
