@@ -10,18 +10,15 @@ import gc
 import json
 
 import anthropic
-import httpx2
 import pytest
 from opentelemetry.trace import StatusCode
 
 from llmotel import semconv as sc
 from tests.fake_providers import Reply
+from tests.sdk_errors import ANTHROPIC_STREAM_DROPPED
 
 MODEL = "claude-haiku-4-5"
 USER = [{"role": "user", "content": "Tell me about spans and traces please"}]
-# What a connection dropped mid-stream raises: anthropic >= 2.17 wraps the transport's error in APIConnectionError,
-# earlier 2.x releases let httpx2's error through. Either way the caller gets what the SDK raised, unchanged.
-STREAM_DROPPED = (httpx2.RemoteProtocolError, anthropic.APIConnectionError)
 TOOLS = [{"name": "lookup", "description": "Search", "input_schema": {
     "type": "object", "properties": {"q": {"type": "string"}, "limit": {"type": "integer"}}, "required": ["q"]}}]
 THINKING = {"type": "enabled", "budget_tokens": 1024}
@@ -214,7 +211,7 @@ def test_next_protocol(traced, anthropic_client):
 
 def test_dropped_mid_stream_records_error(traced, anthropic_client, fake_provider):
     fake_provider.script(Reply(drop_after_chunks=4))
-    with pytest.raises(STREAM_DROPPED) as raised:
+    with pytest.raises(ANTHROPIC_STREAM_DROPPED) as raised:
         for _ in create_stream(anthropic_client):
             pass
     span = traced.one()
@@ -304,7 +301,7 @@ def test_helper_snapshot_mid_stream_then_exit(traced, anthropic_client):
 
 def test_helper_error_mid_stream(traced, anthropic_client, fake_provider):
     fake_provider.script(Reply(drop_after_chunks=4))
-    with pytest.raises(STREAM_DROPPED), helper(anthropic_client) as stream:
+    with pytest.raises(ANTHROPIC_STREAM_DROPPED), helper(anthropic_client) as stream:
         stream.get_final_message()
     assert attrs(traced.one())[sc.LLMOTEL_STREAM_ENDED_BY] == "error"
 
@@ -364,7 +361,7 @@ async def test_async_break_then_garbage_collected(traced, async_anthropic_client
 async def test_async_dropped_mid_stream(traced, async_anthropic_client, fake_provider):
     fake_provider.script(Reply(drop_after_chunks=4))
     stream = await async_anthropic_client.messages.create(model=MODEL, max_tokens=200, messages=USER, stream=True)
-    with pytest.raises(STREAM_DROPPED):
+    with pytest.raises(ANTHROPIC_STREAM_DROPPED):
         async for _ in stream:
             pass
     assert attrs(traced.one())[sc.LLMOTEL_STREAM_ENDED_BY] == "error"
@@ -455,7 +452,7 @@ def test_bedrock_stream_helper_and_early_close(traced, fake_provider):
 
 def test_bedrock_stream_dropped_connection(traced, fake_provider):
     fake_provider.script(Reply(drop_after_chunks=3))
-    with pytest.raises((httpx2.HTTPError, anthropic.APIConnectionError)):
+    with pytest.raises(ANTHROPIC_STREAM_DROPPED):
         list(create_stream(bedrock_client(fake_provider), model=BEDROCK_MODEL))
     span = traced.one()
     assert span.status.status_code is StatusCode.ERROR

@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from tests.fake_providers import FakeProvider, Reply
+from tests.sdk_errors import ANTHROPIC_STREAM_DROPPED
 
 GPT = "gpt-4o-mini"
 GPT_SNAPSHOT = "gpt-4o-mini-2024-07-18"
@@ -780,8 +781,7 @@ def test_mid_stream_drop(
             received.append(chunk)
     assert len(received) == 2
     events: list[Any] = []
-    # anthropic >= 2.17 wraps a transport error while streaming in APIConnectionError; earlier 2.x did not
-    with pytest.raises((httpx2.RemoteProtocolError, anthropic.APIConnectionError)):
+    with pytest.raises(ANTHROPIC_STREAM_DROPPED):
         for event in anthropic_client.messages.create(model=CLAUDE, max_tokens=10, messages=USER, stream=True):
             events.append(event)
     assert [e.type for e in events] == ["message_start", "content_block_start"]
