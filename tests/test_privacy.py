@@ -124,6 +124,47 @@ def test_evaluation_labels_and_metadata_are_redacted(otlp_receiver, openai_clien
     assert leaky.attributes[sc.LLMOTEL_EVALUATION_METADATA_PREFIX + "count"] == 3
 
 
+class ClaimsNoContent(Leaky):
+    """Declares its results free of user text, and is wrong: only llmotel's own checks are taken at their word."""
+
+    name = "claims_no_content"
+    content_fields = ()
+
+    def evaluate(self, input: EvaluationInput) -> EvaluationResult:
+        return EvaluationResult(self.name, label=f"seen {EMAIL}", explanation=f"about {EMAIL}",
+                                metadata={"who": EMAIL})
+
+
+def _leaky_sentiment() -> Any:
+    from llmotel.evaluation.checks.sentiment import SentimentEvaluator
+
+    class LeakySentiment(SentimentEvaluator):  # a built-in check's subclass, defined outside llmotel
+        name = "leaky_sentiment"
+
+        def evaluate(self, input: EvaluationInput) -> list[EvaluationResult] | None:
+            return [EvaluationResult(self.name, label="neutral", explanation=f"wrote to {EMAIL}")]
+
+    return LeakySentiment()
+
+
+def test_only_llmotels_own_checks_skip_redaction_of_their_results(otlp_receiver, openai_client):
+    """The built-in checks' results are exported as made (fixed labels, template explanations); a custom
+    evaluator that declares ``content_fields=()``, or subclasses a built-in check, is redacted all the same."""
+    enable_to(otlp_receiver, redact_pii=True, evaluators=[ClaimsNoContent(), _leaky_sentiment(), "sentiment"])
+    openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    raw = exported_bytes(otlp_receiver, 1)
+    assert_absent(raw, EMAIL)
+    (chat,) = otlp_receiver.spans
+    results = {e.attributes[sc.GEN_AI_EVALUATION_NAME]: e.attributes
+               for e in chat.events_named(sc.GEN_AI_EVALUATION_RESULT_EVENT)}
+    claims = results["claims_no_content"]
+    assert claims[sc.GEN_AI_EVALUATION_SCORE_LABEL] == "seen <EMAIL_ADDRESS>"
+    assert claims[sc.GEN_AI_EVALUATION_EXPLANATION] == "about <EMAIL_ADDRESS>"
+    assert claims[sc.LLMOTEL_EVALUATION_METADATA_PREFIX + "who"] == "<EMAIL_ADDRESS>"
+    assert results["leaky_sentiment"][sc.GEN_AI_EVALUATION_EXPLANATION] == "wrote to <EMAIL_ADDRESS>"
+    assert results["input_sentiment"][sc.GEN_AI_EVALUATION_EXPLANATION].startswith("VADER compound score")
+
+
 # --- item 4: capture off means no user text anywhere -----------------------------------------------------------------
 
 def test_capture_off_provider_errors_keep_only_the_type(otlp_receiver, fake_provider, openai_client,

@@ -147,6 +147,17 @@ class LoadingEvaluator:
         return getattr(self.evaluator, name)
 
 
+_BUILTIN_CHECKS = "llmotel.evaluation.checks."
+
+
+def is_builtin_check(evaluator: Any) -> bool:
+    """Whether ``evaluator`` is one of llmotel's offline checks (as :func:`~llmotel.evaluation.builtin.evaluators`
+    wraps it, or made directly from its class), not a subclass or wrapper defined elsewhere: code whose results
+    are known to hold no user text when it says so (see :func:`~llmotel.evaluation.types.content_fields`)."""
+    inner = evaluator.evaluator if isinstance(evaluator, LoadingEvaluator) else evaluator
+    return type(inner).__module__.startswith(_BUILTIN_CHECKS)
+
+
 class LoadingRedactor:
     """The PII redactor, waiting for its load however long it takes: no text is exported unredacted."""
 
@@ -156,7 +167,8 @@ class LoadingRedactor:
 
     def redact(self, text: str, context: Sequence[str] = ()) -> tuple[str, Mapping[str, int]]:
         """The redactor's result; ``context`` (the JSON key or attribute name the text sits under) passed on."""
-        self._loaded.wait()
+        if not self._loaded.is_set():  # is_set takes no lock; wait() does, on every text
+            self._loaded.wait()
         result: tuple[str, Mapping[str, int]] = self.redactor.redact(text, context=context)
         return result
 

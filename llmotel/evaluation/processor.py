@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import metrics
@@ -36,9 +36,10 @@ from llmotel._diagnostics import RateLimit
 from llmotel._fork_guard import restart_in_child
 from llmotel._version import __version__
 from llmotel.content import pop_private_content
+from llmotel.evaluation._loading import is_builtin_check
 from llmotel.evaluation._pool import DaemonPool
 from llmotel.evaluation.judge import is_judge_trace
-from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key
+from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key, takes_context
 from llmotel.evaluation.sampling import Sampler, SamplingRule
 from llmotel.evaluation.types import EvaluationInput, EvaluationResult, Evaluator, content_fields
 from llmotel.export.batch import shutdown_within
@@ -109,6 +110,10 @@ class _EvaluatorSlot:
         self.inline = getattr(evaluator, "cpu_bound", False) is True and not self.is_async
         #: result fields not exported while content capture is off
         self.content_fields = content_fields(evaluator)
+        #: llmotel's own check, declaring results free of user text: its events are exported without redaction
+        #: (labels from a fixed set, explanations from templates, metadata of codes and counts); a custom
+        #: evaluator's are always redacted, whatever it declares
+        self.content_free = not self.content_fields and is_builtin_check(evaluator)
         self.overrunning = 0
         self.lock = threading.Lock()
 
@@ -144,6 +149,7 @@ class EvaluatingSpanProcessor(SpanProcessor):
         self._downstream = downstream
         self._slots = [_EvaluatorSlot(e, timeout) for e in evaluators]
         self._redactor = redactor
+        self._redactor_takes_context = redactor is not None and takes_context(redactor)
         self._text_limit = text_limit
         self._sampler = Sampler(sampling_rules)
         self._capture_content = capture_content
@@ -306,24 +312,30 @@ class EvaluatingSpanProcessor(SpanProcessor):
         response_id = (span.attributes or {}).get(sc.GEN_AI_RESPONSE_ID)
         now = time.time_ns()
         events: list[Event] = []
+        content_free: set[int] = set()  # ids of events with nothing to redact
         for slot, slot_results, error, elapsed in results:
             withheld = frozenset() if self._capture_content else slot.content_fields
             if error is not None:
                 attrs: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: slot.name, sc.ERROR_TYPE: error,
                                          sc.LLMOTEL_EVALUATION_DURATION: elapsed}
-                events.append(Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now))
+                event = Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now)
+                events.append(event)
+                content_free.add(id(event))
                 self._results_counter.add(1, {sc.GEN_AI_EVALUATION_NAME: slot.name, sc.ERROR_TYPE: error})
                 continue
             for result in slot_results or ():
                 attrs = result_attributes(result, response_id, withheld)
                 attrs[sc.LLMOTEL_EVALUATION_DURATION] = elapsed
-                events.append(Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now))
+                event = Event(sc.GEN_AI_EVALUATION_RESULT_EVENT, attrs, now)
+                events.append(event)
+                if slot.content_free:
+                    content_free.add(id(event))
                 label = result.label if "label" not in withheld else None
                 self._results_counter.add(1, {sc.GEN_AI_EVALUATION_NAME: result.name,
                                               sc.GEN_AI_EVALUATION_SCORE_LABEL: label or ""})
         if self._redactor is None and not events:
             return span
-        return self._copy(span, private, events, evaluated=True)
+        return self._copy(span, private, events, evaluated=True, content_free=content_free)
 
     def _evaluate(self, slots: list[_EvaluatorSlot], input: EvaluationInput
                   ) -> list[tuple[_EvaluatorSlot, list[EvaluationResult] | None, str | None, float]]:
@@ -407,17 +419,20 @@ class EvaluatingSpanProcessor(SpanProcessor):
     # --- the exported copy --------------------------------------------------------------------------------------
 
     def _copy(self, span: ReadableSpan, private: Mapping[str, Any], new_events: list[Event], *, evaluated: bool,
-              count: bool = True) -> ReadableSpan:
+              count: bool = True, content_free: Collection[int] = ()) -> ReadableSpan:
+        """The span to export: ``new_events`` added, everything redacted but the events whose ids are in
+        ``content_free``."""
         attributes: dict[str, Any] = dict(span.attributes or {})
         events = [*span.events, *new_events]
         if not evaluated:
             attributes[sc.LLMOTEL_EVALUATION_STATUS] = "unevaluated"
         if self._redactor is None:
             return SpanCopy(span, attributes, events, span.status)
-        redaction = SpanRedaction(self._redactor, self._text_limit)
+        redaction = SpanRedaction(self._redactor, self._text_limit, with_context=self._redactor_takes_context)
         name = redaction.text(span.name)
         attributes = redaction.attributes(attributes)
-        events = [Event(redaction.text(e.name), redaction.attributes(e.attributes), e.timestamp) for e in events]
+        events = [e if id(e) in content_free else
+                  Event(redaction.text(e.name), redaction.attributes(e.attributes), e.timestamp) for e in events]
         links = [Link(link.context, redaction.attributes(link.attributes)) if link.attributes else link
                  for link in span.links]
         status = span.status

@@ -69,17 +69,24 @@ def _key_words(key: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in _WORDS.findall(key.rsplit(".", 1)[-1]))
 
 
+def takes_context(redactor: TextRedactor) -> bool:
+    """Whether ``redactor.redact`` accepts ``context=`` (ask once per redactor: the signature is slow to read)."""
+    try:
+        return "context" in inspect.signature(redactor.redact).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class SpanRedaction:
     """Redacts one span's name, attributes, event names and attributes, link attributes and status text,
-    counting what it found; cuts cut texts to ``text_limit`` after redacting them."""
+    counting what it found; cuts cut texts to ``text_limit`` after redacting them. ``with_context``: what
+    :func:`takes_context` says of the redactor, when the caller already knows."""
 
-    def __init__(self, redactor: TextRedactor, text_limit: int | None = None) -> None:
+    def __init__(self, redactor: TextRedactor, text_limit: int | None = None, *,
+                 with_context: bool | None = None) -> None:
         self._redactor = redactor
         self._text_limit = text_limit
-        try:
-            self._takes_context = "context" in inspect.signature(redactor.redact).parameters
-        except (TypeError, ValueError):
-            self._takes_context = False
+        self._takes_context = takes_context(redactor) if with_context is None else with_context
         self.found: Counter[str] = Counter()
         #: whether a text was cut here (after redaction)
         self.truncated = False

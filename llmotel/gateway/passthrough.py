@@ -21,7 +21,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmotel._secrets import scrub
 from llmotel.config import Settings
-from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key
+from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key, takes_context
 from llmotel.export.otlp import grpc_target, signal_url
 from llmotel.export.otlp_traces import OK, RETRYABLE_GRPC, HttpSender, SendResult, TlsFiles, _grpc_retry_delay
 
@@ -87,13 +87,14 @@ class _Redact:
 
     def __init__(self, redactor: TextRedactor) -> None:
         self._redactor = redactor
+        self._with_context = takes_context(redactor)
 
     def __call__(self, key: str, text: str) -> str:
         text = scrub(text)
         if not is_content_key(key):
             return text
         words = tuple(w.lower() for w in _WORDS.findall(key.rsplit(".", 1)[-1]))
-        return SpanRedaction(self._redactor).text(text, words)
+        return SpanRedaction(self._redactor, with_context=self._with_context).text(text, words)
 
 
 class _GrpcForwarder:

@@ -462,6 +462,106 @@ def test_a_gate_passes_every_window_the_recognizers_patterns_match(entity: str) 
     check()
 
 
+# The gates as plain alternations (how the recognizers' patterns read); the table writes each to start with one
+# character class or literal, which the regex engine scans for quickly.
+_PLAIN_GATES = {
+    "US_SSN": r"[0-9]{3}(?:[- .][0-9]{2}[- .][0-9]{4}|-[0-9]{6})|[0-9]{5}-[0-9]{4}|[0-9]{9}",
+    "CRYPTO": r"(?:[bB][cC]1|[13])[a-zA-Z0-9]{25}",
+    "UK_NINO": r"\d{2} ?\d{2} ?\d{2} ?[A-Da-d]",
+    "MAC_ADDRESS": r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1"
+                   r"|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.",
+    "IP_ADDRESS": r"[0-9A-Fa-f]:[0-9A-Fa-f]|::",
+}
+
+
+_GATE_EXAMPLES = {
+    "US_SSN": ["id 123-45-6789", "123 45 6789", "12345-6789", "123-456789", "123456789"],
+    "CRYPTO": ["bc1" + "q" * 25, "BC1" + "x9" * 13, "3" + "a" * 25, "1" + "Z" * 26],
+    "UK_NINO": ["AB 12 34 56 C", "QQ123456d"],
+    "MAC_ADDRESS": ["0a:1b:2c:3d:4e:5f", "0a-1b-2c-3d-4e-5f", "01ab.23cd.45ef"],
+    "IP_ADDRESS": ["fe80::1", "a:b", "::1"],
+}
+
+
+@pytest.mark.parametrize("entity", sorted(_PLAIN_GATES))
+def test_each_gate_finds_what_its_plain_alternation_finds(entity: str) -> None:
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from llmotel.evaluation.pii.recognizers import recognizers_for
+
+    gate = recognizers_for(entity)[-1][1][2]  # IP_ADDRESS: the IPv6 gate
+    assert gate is not None
+    plain = re.compile(_PLAIN_GATES[entity])
+    pieces = st.sampled_from(["0", "1", "3", "9", "12", "123", "4567", "a", "b", "B", "c", "C", "f", "E", "x", "Z",
+                              "q", ":", "::", "-", ".", " ", "bc1", "BC1", "٣", "ab:", "0f-", "12.", "\n"])
+
+    @settings(max_examples=4000, deadline=None)
+    @given(st.lists(pieces, max_size=40).map("".join))
+    def check(window: str) -> None:
+        assert bool(gate.search(window)) == bool(plain.search(window)), window
+
+    check()
+    for window in _GATE_EXAMPLES[entity]:
+        assert gate.search(window) and plain.search(window), window
+
+
+def test_the_e_mail_windows_find_what_the_whole_text_holds() -> None:
+    """The e-mail recognizer run on the windows around each "@" (the token around it) finds exactly the addresses
+    it finds in the whole text (tokens shorter than the windows' reach)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from llmotel.evaluation.pii.recognizers import OfflineEmailRecognizer
+    from llmotel.evaluation.pii.windows import at_windows
+
+    recognizer = OfflineEmailRecognizer()
+    pieces = st.sampled_from(["jane", "j.doe", "x", "@", "example.com", "mail.co.uk", ".", "-", "+", "_", "é", "7",
+                              " ", "\n", "\t", "\u00a0", "\u3000", "(", ")", ",", "<", ">", "to:", "a@b.io", "org"])
+
+    def found(text: str, offset: int = 0) -> set[tuple[int, int]]:
+        return {(r.start + offset, r.end + offset) for r in recognizer.analyze(text, ["EMAIL_ADDRESS"])}
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(pieces, max_size=16).map("".join))
+    def check(text: str) -> None:
+        windowed: set[tuple[int, int]] = set()
+        for start, window in at_windows(text):
+            windowed |= found(window, start)
+        assert windowed == found(text), text
+
+    check()
+
+
+@pytest.mark.parametrize("pattern, start", [("llmotel.evaluation.pii.phone:_PHONE_CANDIDATE", "_CANDIDATE_START"),
+                                            ("llmotel.evaluation.pii.recognizers:_DIGIT_RUN", "_RUN_START")])
+def test_scanning_from_start_characters_finds_what_finditer_finds(pattern: str, start: str) -> None:
+    """The phone-candidate and card digit-run patterns, tried only where a match can start, match exactly as
+    ``finditer`` does (same spans, same groups)."""
+    import importlib
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from llmotel.evaluation.pii.windows import matches_from
+
+    module_name, name = pattern.split(":")
+    module = importlib.import_module(module_name)
+    compiled, first = getattr(module, name), getattr(module, start)
+    pieces = st.sampled_from(["0", "1", "42", "415", "5550132", "+", "+1 ", "(", ")", "(0)", " ", "\u00a0", "-", ".",
+                              "/", ",", ":", "a", "F", "x", "ext. ", ";ext=", "TEL", "tel:", "#", "@", "٣", "EUR"])
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(pieces, max_size=30).map("".join))
+    def check(text: str) -> None:
+        expected = [(m.span(), m.groups()) for m in compiled.finditer(text)]
+        assert [(m.span(), m.groups()) for m in matches_from(compiled, first, text)] == expected, text
+
+    check()
+
+
 def test_a_text_the_engine_says_cannot_match_has_no_match() -> None:
     """The redactor skips a text ``may_match`` rules out; the engine's full scan finds nothing in any such text,
     whatever the context words (texts mixing anchors' characters, CJK, separators and labels)."""

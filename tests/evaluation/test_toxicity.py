@@ -379,3 +379,38 @@ def test_single_pass_matcher_finds_what_the_per_word_search_finds(
 @given(text=st.text(max_size=30) | texts_like_users_write)
 def test_fold_is_the_old_fold(text: str) -> None:
     assert fold(text) == toxicity_reference.fold(text)
+
+
+_INSULTS = sorted({e for kinds in json.loads(
+    (resources.files("llmotel.evaluation.checks") / "data" / "toxicity" / "lexicon.json").read_text("utf-8")
+)["insults"].values() for entries in kinds.values() for e in entries})
+_LEET_SPELLED = st.sampled_from(_INSULTS + list(toxicity_corpus.THREATS)).map(
+    lambda e: e.translate(str.maketrans("oieast", "013457")))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_INSULTS), _LEET_SPELLED, st.sampled_from(toxicity_corpus.THREATS),
+                          st.text(_ODD, max_size=3), st.sampled_from([" ", ". ", ", ", "\n", "!", "@", "5", "4 "])),
+                max_size=12).map("".join))
+def test_the_decoded_view_searched_in_stretches_gives_the_same_hits(text: str) -> None:
+    """The insult and threat lists searched in the decoded view only where it differs from the folded text (the
+    stretches between barrier characters) give exactly the hits of searching the whole decoded view."""
+    detector = detector_for(DEFAULT_LANGUAGES)
+    assert detector.leet_barrier is not None
+    general = Detector.__new__(Detector)
+    general.__dict__.update(detector.__dict__, leet_barrier=None)
+    folded = fold(text)
+    views = [folded, folded.translate(str.maketrans("013457@$!", "oieastasi"))]
+    assert detector.hits(text, views) == general.hits(text, views)
+
+
+@pytest.mark.parametrize("pattern, reads", [
+    (r"\bkys\b", set()), (r"(?<!\w)(?=(idiot|waste\s+of\s+space))", set()), (r"\b(?:tue|suicide)[- ]toi\b", {"-"}),
+    (r"t(?:'|u )es", {"'"}), (r"go.die", None), (r"[^a]", None), (r"die$", None), (r"\Wdie", None),
+])
+def test_what_a_pattern_reads_besides_words_and_spaces(pattern: str, reads: set[str] | None) -> None:
+    import re
+
+    from llmotel.evaluation.checks.toxicity_lexicon import _extra_reads
+
+    assert _extra_reads(re.compile(pattern)) == reads

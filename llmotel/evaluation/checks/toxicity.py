@@ -50,7 +50,7 @@ if importlib.util.find_spec("glin_profanity") is None:  # pragma: no cover - dep
         "the toxicity pre-check needs glin-profanity: pip install 'llmotel[evaluators]'", name="glin_profanity"
     )
 
-from llmotel.evaluation.checks.toxicity_lexicon import MILD, STRONG, Lexicon, fold
+from llmotel.evaluation.checks.toxicity_lexicon import MILD, STRONG, Lexicon, fold, stretches
 
 NAME = "toxicity"
 METHOD = "glin_profanity+lexicon"
@@ -79,7 +79,9 @@ SCORE_MILD_INSULT = 0.2
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s|\n")
 _TOKEN = re.compile(r"\w+")
 # Same-length leetspeak decoding for llmotel's own lists (glin decodes its own): "m0ron" -> "moron".
-_LEET = str.maketrans("013457@$!", "oieastasi")
+_LEET_KEYS = "013457@$!"
+_LEET = str.maketrans(_LEET_KEYS, "oieastasi")
+_LEET_ANY = re.compile(f"[{re.escape(_LEET_KEYS)}]")
 # A leetspeak character next to a word character: \w[013457@$!]|[013457@$!]\w, starting with the leetspeak
 # character so the search skips to one.
 _LEET_CHARS = re.compile(r"[013457@$!](?:(?<=\w[013457@$!])|(?=\w))")
@@ -102,21 +104,27 @@ class Detector:
         from llmotel.evaluation.checks.profanity.scanner import ProfanityScanner
 
         self.scanner = ProfanityScanner(languages, lexicon.ignore)
+        # The decoded view differs from the folded text only at leetspeak characters: the lists are searched
+        # there only in the stretches holding one (None: the patterns allow no such stretches; search it whole).
+        self.leet_barrier = lexicon.barrier(_LEET_KEYS)
 
     def hits(self, text: str, views: list[str]) -> list[_Hit]:
         """Hits in ``text``; ``views`` are its folded text and, when it has leetspeak, the decoded one."""
         lex = self.lexicon
         hits = [_Hit("profanity", m.index, lex.strength(m.word)) for m in self.scanner.matches(text)]
         found: set[tuple[str, int]] = set()
-        for view in views:
-            insults = lex.insults.find(view)
+        for number, view in enumerate(views):
+            # In the decoded view only matches that differ from the folded text's can add a hit.
+            changed = stretches(views[0], self.leet_barrier, _LEET_ANY) \
+                if number and self.leet_barrier is not None else None
+            insults = lex.insults.find(view, changed)
             for kind, strength, directed in (("strong", STRONG, False), ("mild", MILD, False),
                                              ("directed", MILD, True)):
                 for start, _ in insults[kind]:
                     if ("insult", start) not in found:
                         found.add(("insult", start))
                         hits.append(_Hit("insult", start, strength, directed))
-            for start in lex.threats.starts(view):
+            for start in lex.threats.starts(view, changed):
                 if ("threat", start) not in found:
                     found.add(("threat", start))
                     hits.append(_Hit("threat", start, STRONG))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -67,12 +67,14 @@ class InsultMatcher:
         self._pattern = re.compile(rf"(?<!\w)(?=({trie_pattern(entries, _render)}))")
         self._entry_patterns: dict[str, re.Pattern[str]] = {}
 
-    def find(self, text: str) -> dict[str, list[tuple[int, int]]]:
+    def find(self, text: str, stretches: Sequence[tuple[int, int]] | None = None
+             ) -> dict[str, list[tuple[int, int]]]:
         """Per list, the (start, end) of its matches in ``text``: what ``finditer`` of one pattern per list,
-        ``(?<!\\w)(?:entries, longest first)(?!\\w)``, would find."""
+        ``(?<!\\w)(?:entries, longest first)(?!\\w)``, would find; only those in ``stretches`` (see
+        :meth:`Lexicon.barrier`) when given."""
         found: dict[str, list[tuple[int, int]]] = {kind: [] for kind in INSULT_LISTS}
         free_from = dict.fromkeys(INSULT_LISTS, 0)  # each list's matches do not overlap
-        for match in self._pattern.finditer(text):
+        for match in _matches(self._pattern, text, stretches):
             start = match.start()
             longest = _WHITESPACE.sub(" ", match.group(1))
             ends: dict[str, int] = {}
@@ -118,9 +120,36 @@ class ThreatMatcher:
             guard = f"{boundary}(?={trie_pattern(sorted(starts))})"
         self._pattern = re.compile(f"{guard}(?:{body})") if expressions else None
 
-    def starts(self, text: str) -> list[int]:
-        """Start offsets of the non-overlapping matches in ``text``."""
-        return [m.start() for m in self._pattern.finditer(text)] if self._pattern is not None else []
+    def starts(self, text: str, stretches: Sequence[tuple[int, int]] | None = None) -> list[int]:
+        """Start offsets of the non-overlapping matches in ``text`` (in ``stretches`` only, when given)."""
+        return [m.start() for m in _matches(self._pattern, text, stretches)] if self._pattern is not None else []
+
+
+def _matches(pattern: re.Pattern[str], text: str, stretches: Sequence[tuple[int, int]] | None
+             ) -> Iterator[re.Match[str]]:
+    if stretches is None:
+        yield from pattern.finditer(text)
+        return
+    for start, end in stretches:
+        yield from pattern.finditer(text, start, end)
+
+
+def stretches(text: str, barrier: re.Pattern[str], marked: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The stretches of ``text`` between two barrier characters (or an end of the text) that hold a match of
+    ``marked``, in order; ``marked`` never matches a barrier character."""
+    found: list[tuple[int, int]] = []
+    backwards = ""
+    n = len(text)
+    mark = marked.search(text)
+    while mark is not None:
+        at = mark.start()
+        backwards = backwards or text[::-1]
+        before = barrier.search(backwards, n - at)  # the nearest barrier before the mark
+        after = barrier.search(text, at)
+        end = after.start() if after is not None else n
+        found.append((n - before.start() if before is not None else 0, end))
+        mark = marked.search(text, end)
+    return found
 
 
 # Python's own regular-expression parser: re._parser from 3.11, sre_parse before.
@@ -193,6 +222,54 @@ def _literal_prefixes(expression: str, limit: int = _PREFIX_LIMIT) -> set[str] |
     return None if "" in found else found
 
 
+_SAFE_AT = frozenset({"AT_BEGINNING", "AT_BEGINNING_STRING", "AT_BEGINNING_LINE", "AT_BOUNDARY",
+                      "AT_NON_BOUNDARY"})
+_READ_CATEGORIES = frozenset({"CATEGORY_WORD", "CATEGORY_SPACE", "CATEGORY_DIGIT"})
+_MAX_RANGE = 256
+
+
+def _extra_reads(pattern: re.Pattern[str]) -> set[str] | None:
+    """The characters other than word characters and whitespace that ``pattern`` may read anywhere (lookarounds
+    included); None when it may read any character (``.``, a negated class) or tests for the text's end ("$",
+    which a stretch's end would pass and a character there would not), or uses a construct this does not know."""
+    extra: set[str] = set()
+
+    def walk(items: Any) -> bool:
+        for op, av in items:
+            name = op.name
+            if name == "LITERAL":
+                extra.add(chr(av))
+            elif name == "IN":
+                for item_op, item in av:
+                    if item_op.name == "LITERAL":
+                        extra.add(chr(item))
+                    elif item_op.name == "RANGE" and item[1] - item[0] < _MAX_RANGE:
+                        extra.update(chr(c) for c in range(item[0], item[1] + 1))
+                    elif not (item_op.name == "CATEGORY" and item.name in _READ_CATEGORIES):
+                        return False
+            elif name == "AT":
+                if av.name not in _SAFE_AT:
+                    return False
+            elif name == "SUBPATTERN":
+                if not walk(av[3]):
+                    return False
+            elif name == "BRANCH":
+                if not all(walk(alternative) for alternative in av[1]):
+                    return False
+            elif name in _REPEATS:
+                if not walk(av[2]):
+                    return False
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                if not walk(av[1]):
+                    return False
+            elif name != "GROUPREF":  # a group's text, which the group's own pattern reads
+                return False
+        return True
+
+    parsed = _sre.parse(pattern.pattern, pattern.flags)
+    return {c for c in extra if not (c.isspace() or _is_word(c))} if walk(parsed) else None
+
+
 def _literal_set(items: list[tuple[Any, Any]]) -> set[str] | None:
     """The characters a character class matches, when it lists a few (no negation or categories)."""
     chars: set[str] = set()
@@ -232,6 +309,19 @@ class Lexicon:
             threats=ThreatMatcher([t for lang in (data.get("threats") or {}).values() for t in lang]),
             second_person=frozenset(fold(w) for lang in (data.get("second_person") or {}).values() for w in lang),
         )
+
+    def barrier(self, changed: str) -> re.Pattern[str] | None:
+        """A class of the characters no insult or threat pattern reads and that are not in ``changed``: no match
+        reaches across one, and where a stretch of text ends at one a pattern reads what it would at the text's
+        end. So in a text that differs from another only in ``changed`` characters, only the :func:`stretches`
+        between barriers that hold one of them can match differently. None when a pattern may read anything."""
+        reads = [_extra_reads(p) for p in (self.insults._pattern, self.threats._pattern) if p is not None]
+        kept: set[str] = set(changed)
+        for read in reads:
+            if read is None:
+                return None
+            kept |= read
+        return re.compile(r"[^\w\s" + "".join(re.escape(c) for c in sorted(kept)) + "]")
 
     def strength(self, word: str) -> int:
         """How strong a glin-profanity hit is (its dictionary word or matched text)."""

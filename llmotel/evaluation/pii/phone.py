@@ -20,6 +20,8 @@ from typing import Any
 
 import phonenumbers
 
+from llmotel.evaluation.pii.windows import matches_from
+
 # Phone-shaped text: digit groups joined by separators (space, "-", ".", "/", "(0)", parentheses), with an
 # optional leading "+" or "(" and an optional extension ("x189", " ext. 12", ";ext=12" in a tel: URI). Not glued
 # to a word (but for "TEL" and "FAX", as in "TEL03-1234-5678"), an id ("#123"), a path or a longer dotted or
@@ -34,6 +36,8 @@ _PHONE_CANDIDATE = re.compile(
     r"(?P<ext>[ \u00a0]?(?:x|ext\.?|extn\.?|extension)[ \u00a0]?\d{1,6}|;ext=\d{1,6})?"
     r"(?![\w]|[\-./:]\d)(?:(?<=\d{4})|(?!,\d{3}(?!\d)))"
 )
+# What every phone candidate starts with.
+_CANDIDATE_START = re.compile(r"[+(\d]")
 # An amount or a measure, not a phone number: a currency or unit right after the digits (a currency symbol or
 # code followed by digits starts the next amount instead, as in "... USD 80").
 _UNIT_AFTER = re.compile(
@@ -232,7 +236,7 @@ class PhoneFinder:
         """The phone numbers in ``text`` as (start, end, score, label_at) tuples; ``label_at`` is where the run
         of digit groups the number was found in starts: the words before it label the number."""
         found_spans = []
-        for m in _PHONE_CANDIDATE.finditer(text):
+        for m in matches_from(_PHONE_CANDIDATE, _CANDIDATE_START, text):
             start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
             if text[start] == "(" and ")" not in text[start:end]:  # "(871915330": a parenthesis, not an area code
                 start += 1

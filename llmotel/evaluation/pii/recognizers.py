@@ -33,7 +33,7 @@ from presidio_analyzer.predefined_recognizers import (
 from llmotel.evaluation.pii.context import POSITIVE
 from llmotel.evaluation.pii.options import PHONE_REGIONS
 from llmotel.evaluation.pii.phone import PhoneFinder
-from llmotel.evaluation.pii.windows import Gate, gate
+from llmotel.evaluation.pii.windows import Gate, gate, matches_from
 
 # Reads only the Public Suffix List snapshot bundled with tldextract: no HTTP fetch, no cache directory.
 _OFFLINE_TLDS = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
@@ -87,6 +87,7 @@ _CARD_BRANDS = re.compile(
 # A run of digit groups, not glued to a word, a path or a longer number ("1,234", "v1.2"; "7,4111..." in a CSV
 # row is fine).
 _DIGIT_RUN = re.compile(r"(?<![\w+\-/])(?<!\d[.:])(?:(?<!\d,)|(?=\d{4}))\d+(?:[ \-]\d+)*(?![\w]|[.,:/]\d)")
+_RUN_START = re.compile(r"\d")  # what every digit run starts with
 _SEPARATOR = re.compile(r"[ \-]")
 # A block of up to four digits that is a group of the same number, not a token of its own ("2011" in
 # "02/04/2011", "7" in "7,027,675.33", "12" in "12%").
@@ -127,7 +128,7 @@ class BrandCardRecognizer(CreditCardRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> Any:
         results = []
-        for run in _DIGIT_RUN.finditer(text):
+        for run in matches_from(_DIGIT_RUN, _RUN_START, text):
             if run.start() > 0 and text[run.start() - 1] == "+":
                 continue  # "+4915123482874" is a phone number in E.164 form, whatever Luhn says
             groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", run.group())]
@@ -293,26 +294,30 @@ def _ip_recognizers() -> list[tuple[Any, Gate]]:
     # IPv4 and IPv6 patterns run separately, each only where its gate passes.
     ipv4 = StrictIpRecognizer(patterns=[p for p in StrictIpRecognizer.PATTERNS if p.name == "IPv4"])
     ipv6 = StrictIpRecognizer(patterns=[p for p in StrictIpRecognizer.PATTERNS if p.name != "IPv4"])
-    return [(ipv4, gate(4, 1, r"\d\.\d{1,3}\.\d{1,3}\.\d")), (ipv6, gate(0, 0, r"[0-9A-Fa-f]:[0-9A-Fa-f]|::"))]
+    return [(ipv4, gate(4, 1, r"\d\.\d{1,3}\.\d{1,3}\.\d")), (ipv6, gate(0, 0, r":(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f]|:)"))]
 
 
 # A window that fails a recognizer's gate cannot hold a match of the recognizer's own patterns, so gating never
 # loses a match: e.g. every credit-card pattern has 13+ digits in groups of 3+, every SSN/ITIN pattern 9 digits
-# in the shapes its gate pattern allows.
+# in the shapes its gate pattern allows. Each gate pattern starts with one character class or literal (the
+# alternatives come after it): the regex engine then skips ahead to the places where that character occurs
+# instead of trying every alternative at every position. tests/evaluation/test_pii.py checks each against the
+# plain alternation it stands for.
 _TABLE: dict[str, tuple[Any, Gate]] = {
     "EMAIL_ADDRESS": (OfflineEmailRecognizer, gate(0, 0, None)),
     "PHONE_NUMBER": (FastPhoneRecognizer, gate(7, 1, None)),
     "CREDIT_CARD": (BrandCardRecognizer, gate(12, 4, None)),
     "IBAN_CODE": (TrimmingIbanRecognizer, gate(2, 2, r"\d\d(?<=[A-Z]{2}\d\d)")),
     # Presidio's SSN patterns: 123-45-6789 (or with spaces or dots), 12345-6789, 123-456789, 123456789.
-    "US_SSN": (UsSsnRecognizer, gate(9, 3, r"[0-9]{3}(?:[- .][0-9]{2}[- .][0-9]{4}|-[0-9]{6})|[0-9]{5}-[0-9]{4}"
-                                           r"|[0-9]{9}")),
-    "CRYPTO": (CaseInsensitiveCryptoRecognizer, gate(1, 1, r"(?:[bB][cC]1|[13])[a-zA-Z0-9]{25}")),
+    "US_SSN": (UsSsnRecognizer, gate(9, 3, r"[0-9](?:[0-9]{2}(?:[- .][0-9]{2}[- .][0-9]{4}|-[0-9]{6})"
+                                           r"|[0-9]{4}-[0-9]{4}|[0-9]{8})")),
+    "CRYPTO": (CaseInsensitiveCryptoRecognizer, gate(1, 1, r"[bB13](?:(?<=[bB])[cC]1|(?<=[13]))[a-zA-Z0-9]{25}")),
     # Presidio's ITIN patterns: a 9, two digits, two digits, four digits; a space or dash between groups or not.
     "US_ITIN": (UsItinRecognizer, gate(9, 3, r"9\d{2}[- ]?\d{2}[- ]?\d{4}")),
-    "UK_NINO": (UpperCaseNinoRecognizer, gate(6, 2, r"\d{2} ?\d{2} ?\d{2} ?[A-Da-d]")),
+    "UK_NINO": (UpperCaseNinoRecognizer, gate(6, 2, r"\d\d ?\d{2} ?\d{2} ?[A-Da-d]")),
     "MAC_ADDRESS": (MacAddressRecognizer, gate(0, 0, (
-        r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1[0-9A-Fa-f]{2}\1|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\."))),
+        r"[-:.](?:(?<=[0-9A-Fa-f]{2}:)(?:[0-9A-Fa-f]{2}:){3}|(?<=[0-9A-Fa-f]{2}-)(?:[0-9A-Fa-f]{2}-){3}"
+        r"|(?<=[0-9A-Fa-f]{4}\.)[0-9A-Fa-f]{4}\.)"))),
     "ES_NIF": (EsNifRecognizer, gate(7, 7, None)),
     "ES_NIE": (EsNieRecognizer, gate(7, 7, None)),
     "IT_FISCAL_CODE": (ItFiscalCodeRecognizer, gate(0, 0, (
