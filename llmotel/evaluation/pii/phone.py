@@ -36,8 +36,9 @@ _PHONE_CANDIDATE = re.compile(
     r"(?P<ext>[ \u00a0]?(?:x|ext\.?|extn\.?|extension)[ \u00a0]?\d{1,6}|;ext=\d{1,6})?"
     r"(?![\w]|[\-./:]\d)(?:(?<=\d{4})|(?!,\d{3}(?!\d)))"
 )
-# What every phone candidate starts with.
-_CANDIDATE_START = re.compile(r"[+(\d]")
+# Where a phone candidate can start: a "+", "(" or digit not glued to a word, an id, a path or a number (the
+# candidate's own first condition, read from the character after it), so a run of digits is tried once.
+_CANDIDATE_START = re.compile(r"[+(\d](?:(?<![\w+\-./#@].)|(?<=(?:TEL|Tel|tel|FAX|Fax|fax).))")
 # An amount or a measure, not a phone number: a currency or unit right after the digits (a currency symbol or
 # code followed by digits starts the next amount instead, as in "... USD 80").
 _UNIT_AFTER = re.compile(

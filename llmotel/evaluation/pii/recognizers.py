@@ -87,7 +87,7 @@ _CARD_BRANDS = re.compile(
 # A run of digit groups, not glued to a word, a path or a longer number ("1,234", "v1.2"; "7,4111..." in a CSV
 # row is fine).
 _DIGIT_RUN = re.compile(r"(?<![\w+\-/])(?<!\d[.:])(?:(?<!\d,)|(?=\d{4}))\d+(?:[ \-]\d+)*(?![\w]|[.,:/]\d)")
-_RUN_START = re.compile(r"\d")  # what every digit run starts with
+_RUN_START = re.compile(r"\d(?<![\w+\-/]\d)")  # where a digit run can start: a digit not glued to a word
 _SEPARATOR = re.compile(r"[ \-]")
 # A block of up to four digits that is a group of the same number, not a token of its own ("2011" in
 # "02/04/2011", "7" in "7,027,675.33", "12" in "12%").

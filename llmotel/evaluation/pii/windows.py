@@ -150,9 +150,9 @@ def at_windows(text: str) -> Iterable[tuple[int, str]]:
 
 def matches_from(pattern: re.Pattern[str], first: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text)`` for a pattern that never matches the empty string and whose every match starts
-    with a character ``first`` matches, trying the pattern only at such characters. A pattern that opens with
-    lookbehinds keeps the regex engine from skipping ahead by itself; this finds the same matches several times
-    faster where those characters are sparse (digits in prose)."""
+    where ``first`` matches, trying the pattern only there. A pattern that opens with lookbehinds keeps the regex
+    engine from skipping ahead by itself; ``first``, one character class with its conditions after it, lets it:
+    the same matches, found several times faster where such places are sparse (numbers in prose)."""
     pos = 0
     search, match = first.search, pattern.match
     while (candidate := search(text, pos)) is not None:
