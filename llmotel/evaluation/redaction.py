@@ -64,7 +64,7 @@ _PLACEHOLDER_REACH = 64  # how far back a cut looks for the start of a replaceme
 
 
 @functools.lru_cache(maxsize=4096)  # the same few attribute names and JSON keys, span after span
-def _key_words(key: str) -> tuple[str, ...]:
+def key_words(key: str) -> tuple[str, ...]:
     """Context words of an attribute name or JSON key: ``gen_ai.prompt.variable.phone_number`` -> phone, number."""
     return tuple(w.lower() for w in _WORDS.findall(key.rsplit(".", 1)[-1]))
 
@@ -143,7 +143,7 @@ class SpanRedaction:
             changed = False
             redacted: dict[str, Any] = {}
             for key, item in node.items():
-                item_changed, redacted[key] = self._walk(item, _key_words(key) if isinstance(key, str) else context)
+                item_changed, redacted[key] = self._walk(item, key_words(key) if isinstance(key, str) else context)
                 changed = changed or item_changed
             return changed, redacted
         return False, node
@@ -155,9 +155,9 @@ class SpanRedaction:
             if not is_content_key(key):
                 out[key] = value
             elif isinstance(value, str):
-                out[key] = self.text(value, _key_words(key))
+                out[key] = self.text(value, key_words(key))
             elif isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
-                words = _key_words(key)
+                words = key_words(key)
                 out[key] = tuple(self.text(v, words) if isinstance(v, str) else v for v in value)
             else:
                 out[key] = value

@@ -9,7 +9,6 @@ prompts and answers as logs) are redacted like span attributes.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +20,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmotel._secrets import scrub
 from llmotel.config import Settings
-from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key, takes_context
+from llmotel.evaluation.redaction import SpanRedaction, TextRedactor, is_content_key, key_words, takes_context
 from llmotel.export.otlp import grpc_target, signal_url
 from llmotel.export.otlp_traces import OK, RETRYABLE_GRPC, HttpSender, SendResult, TlsFiles, _grpc_retry_delay
 
@@ -29,7 +28,6 @@ _METHODS = {
     "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
     "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
 }
-_WORDS = re.compile(r"[A-Za-z]+")
 Rewrite = Callable[[str, str], str]  # (key, text) -> text
 
 
@@ -93,8 +91,7 @@ class _Redact:
         text = scrub(text)
         if not is_content_key(key):
             return text
-        words = tuple(w.lower() for w in _WORDS.findall(key.rsplit(".", 1)[-1]))
-        return SpanRedaction(self._redactor, with_context=self._with_context).text(text, words)
+        return SpanRedaction(self._redactor, with_context=self._with_context).text(text, key_words(key))
 
 
 class _GrpcForwarder:

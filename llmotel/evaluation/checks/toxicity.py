@@ -81,10 +81,11 @@ _TOKEN = re.compile(r"\w+")
 # Same-length leetspeak decoding for llmotel's own lists (glin decodes its own): "m0ron" -> "moron".
 _LEET_KEYS = "013457@$!"
 _LEET = str.maketrans(_LEET_KEYS, "oieastasi")
-_LEET_ANY = re.compile(f"[{re.escape(_LEET_KEYS)}]")
+_LEET_CLASS = f"[{re.escape(_LEET_KEYS)}]"
+_LEET_ANY = re.compile(_LEET_CLASS)
 # A leetspeak character next to a word character: \w[013457@$!]|[013457@$!]\w, starting with the leetspeak
 # character so the search skips to one.
-_LEET_CHARS = re.compile(r"[013457@$!](?:(?<=\w[013457@$!])|(?=\w))")
+_LEET_CHARS = re.compile(rf"{_LEET_CLASS}(?:(?<=\w{_LEET_CLASS})|(?=\w))")
 
 
 @dataclass(frozen=True)
